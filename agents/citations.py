@@ -171,15 +171,10 @@ def _units(chunk: Chunk, code: bool) -> list[tuple[int, int]]:
 _EXTRA_UNIT = 0.2  # the cost of each sentence beyond the first: quotes stay tight
 
 
-def narrow(
-    claim: str, chunk: Chunk, code: bool, preferred: list[tuple[int, int]] | None = None, window: int = 3
-) -> tuple[int, int]:
-    """The offsets (relative to the chunk) of the sentences that best support ``claim``.
-
-    ``preferred`` are spans already known to support it (facts located verbatim); otherwise the
-    window of up to ``window`` consecutive units covering most of the claim's terms (numbers
-    count double) wins, each extra unit costing a little.
-    """
+def _best_window(
+    claim: str, chunk: Chunk, code: bool, preferred: list[tuple[int, int]] | None, window: int
+) -> tuple[tuple[int, int], float] | None:
+    """The window of units that best covers ``claim``'s terms, and the weighted share it covers."""
     weights = {t: (2.0 if t.isdigit() else 1.0) for t in tokenize(claim)}
     total = sum(weights.values())
     candidates: list[tuple[tuple[int, int], int]] = [(span, 1) for span in preferred or []]
@@ -190,18 +185,72 @@ def narrow(
             for j in range(i, min(i + size, len(units))):
                 candidates.append(((units[i][0], units[j][1]), j - i + 1))
     if not total or not candidates:
-        return 0, len(chunk.text)
+        return None
+
+    def covered(span: tuple[int, int]) -> float:
+        terms = set(tokenize(chunk.text[span[0] : span[1]]))
+        return sum(w for t, w in weights.items() if t in terms) / total
 
     def score(candidate: tuple[tuple[int, int], int]) -> tuple[float, int]:
         (start, end), count = candidate
-        terms = set(tokenize(chunk.text[start:end]))
-        covered = sum(w for t, w in weights.items() if t in terms) / total
-        return covered - _EXTRA_UNIT * (count - 1) * (0 if code else 1), -(end - start)
+        return covered((start, end)) - _EXTRA_UNIT * (count - 1) * (0 if code else 1), -(end - start)
 
     best = max(candidates, key=score)
     if score(best)[0] <= 0:
-        return 0, len(chunk.text)
-    return best[0]
+        return None
+    return best[0], covered(best[0])
+
+
+def narrow(
+    claim: str, chunk: Chunk, code: bool, preferred: list[tuple[int, int]] | None = None, window: int = 3
+) -> tuple[int, int]:
+    """The offsets (relative to the chunk) of the sentences that best support ``claim``.
+
+    ``preferred`` are spans already known to support it (facts located verbatim); otherwise the
+    window of up to ``window`` consecutive units covering most of the claim's terms (numbers
+    count double) wins, each extra unit costing a little.
+    """
+    best = _best_window(claim, chunk, code, preferred, window)
+    return best[0] if best else (0, len(chunk.text))
+
+
+GROUNDED = 0.75  # the share of a paraphrase's own terms (beyond the question's) its source must hold
+GROUNDED_ALL = 0.5  # and the share of all its terms
+
+
+def ground(
+    claim: str, chunk: Chunk, code: bool, question: str = ""
+) -> tuple[tuple[int, int], tuple[float, float]] | None:
+    """The sentences of ``chunk`` that a paraphrased ``claim`` restates, and how much of it they hold
+    (the share of its own terms; the share of all its terms, less a little per extra unit).
+
+    A paraphrase often restates the question's words around the fact ("FASTA uses BLOSUM50 by
+    default" for "which matrix does FASTA use by default?"), so what must be in the source is what
+    the claim adds to the question: at least ``GROUNDED`` of those terms (numbers count double),
+    ``GROUNDED_ALL`` of all its terms, and every number it states, within two consecutive units.
+    None when no window does (an invention)."""
+    terms = {t: (2.0 if t.isdigit() else 1.0) for t in tokenize(claim)}
+    asked = set(tokenize(question))
+    own = {t: w for t, w in terms.items() if t not in asked} or terms
+    numbers = set(_NUMBER.findall(claim))
+    units = _units(chunk, code)
+    size = 4 if code else 2
+    best: tuple[float, float, int] | None = None
+    where = (0, 0)
+    for i in range(len(units)):
+        for j in range(i, min(i + size, len(units))):
+            start, end = units[i][0], units[j][1]
+            held = set(tokenize(chunk.text[start:end]))
+            own_share = sum(w for t, w in own.items() if t in held) / sum(own.values())
+            all_share = sum(w for t, w in terms.items() if t in held) / sum(terms.values())
+            if own_share < GROUNDED or all_share < GROUNDED_ALL:
+                continue
+            if not numbers <= set(_NUMBER.findall(chunk.text[start:end])):
+                continue
+            key = (own_share, all_share - _EXTRA_UNIT * (j - i), -(end - start))  # quotes stay tight
+            if best is None or key > best:
+                best, where = key, (start, end)
+    return (where, (best[0], best[1])) if best else None
 
 
 def cite(

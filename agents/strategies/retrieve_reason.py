@@ -1,46 +1,129 @@
 """retrieve_reason (after ALR²): hybrid retrieval, then two calls.
 
-*retrieve*: the model copies, verbatim, the sentences it needs with their ``[S#]``; a copied fact
-found in no shown block is dropped (the hallucinated-fact guard; one found verbatim under another
-shown marker is moved there, a slip of the marker rather than an invention). *reason*: the answer from
-the kept facts only. The best evidence sits at both ends of the retrieve prompt.
+*retrieve*: the model copies, verbatim, the sentences it needs with their ``[S#]``. Only document
+text reaches the next step: each copied fact is located in the block it cites (or, a slip of the
+marker, in another shown block); a multi-line copy that is not found whole keeps the lines that are;
+a paraphrase is replaced by the source sentences it restates when they hold most of its terms and
+all its numbers; anything else is an invention and dropped. *reason*: the answer from the kept
+facts only. The best evidence sits at both ends of the retrieve prompt.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from agents.citations import is_refusal, locate
+from agents.citations import ground, is_refusal, locate
 from agents.evidence import ends_first, pack
 from agents.prompts import REASON, REFUSAL, RETRIEVE
 from agents.strategies.base import Context, Draft
 from ingest.document import Chunk
 
-_FACT = re.compile(r"^\W*\[\s*S\s*(\d+)\s*\]\s*[:\-–]?\s*(.+?)\s*$")
+_FACT = re.compile(r"^\W*\[\s*S\s*(\d+)\s*\]\s*[:\-–]?\s*(.*?)\s*$")
+# a block's heading echoed by the model: "manual.pdf p.3 l.1-9 (Section)" or "pkg/mod.py:10-42 (f)"
+_HEADING = re.compile(r"^\S+(?: p\.\d+ l\.\d+(?:-\d+)?|:\d+(?:-\d+)?)(?: \(.*\))?$")
+_QUOTES = "\"'“”"
 
 
 def parse_facts(text: str) -> list[tuple[int, str]]:
-    """(marker, quoted text) for each line '[S#] "quote"' of the retrieve step."""
-    facts = []
+    """(marker, copied text) for each fact of the retrieve step: a line ``[S#] "quote"`` and the
+    lines that follow it up to the next marker (a copied block of code or a paragraph), without
+    an echoed block heading."""
+    facts: list[tuple[int, list[str]]] = []
     for line in text.splitlines():
         match = _FACT.match(line)
         if match:
-            quote = match.group(2).strip().strip("\"'“”").strip()
-            if quote:
-                facts.append((int(match.group(1)), quote))
-    return facts
+            facts.append((int(match.group(1)), [match.group(2)]))
+        elif facts and line.strip().upper() != "NONE":
+            facts[-1][1].append(line)
+    parsed = []
+    for marker, lines in facts:
+        if _HEADING.match(lines[0].strip()):
+            lines = lines[1:]
+        quote = _unquote("\n".join(lines).strip())
+        if quote:
+            parsed.append((marker, quote))
+    return parsed
 
 
-def _find(quote: str, cited: int, shown: list[Chunk], context: Context) -> tuple[int, tuple[int, int] | None]:
-    """Where a copied fact really is: in the block it cites, else in another shown block (a slip of
-    the marker, not an invention); (cited, None) when it is nowhere (an invention, to drop)."""
-    source = context.evidence.chunk(cited)
-    if source is not None and (found := locate(quote, source.text)):
-        return cited, found
-    for chunk in shown:
-        if chunk is not source and (found := locate(quote, chunk.text)):
-            return context.evidence.marker(chunk), found
-    return cited, None
+def _unquote(text: str) -> str:
+    """The text without one pair of quotes around it (code's own triple quotes stay)."""
+    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES and text[:3] != text[0] * 3:
+        return text[1:-1].strip()
+    return text
+
+
+@dataclass
+class Found:
+    """Where the copied facts are: spans (relative to their chunk) per marker, and what it took."""
+
+    spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    moved: int = 0  # found under another shown marker
+    partial: int = 0  # multi-line copies kept in part
+    grounded: int = 0  # paraphrases replaced by their source sentences
+    dropped: int = 0  # inventions
+
+    def add(self, marker: int, span: tuple[int, int]) -> None:
+        spans = self.spans.setdefault(marker, [])
+        if span not in spans:
+            spans.append(span)
+
+
+def _search(quote: str, order: list[tuple[int, Chunk]]) -> tuple[int, tuple[int, int]] | None:
+    for marker, chunk in order:
+        if found := locate(quote, chunk.text):
+            return marker, found
+    return None
+
+
+def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Spans in text order, overlapping or whitespace-separated ones joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and (start <= merged[-1][1] or not text[merged[-1][1] : start].strip()):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _is_code(chunk: Chunk, context: Context) -> bool:
+    return context.corpus.document(chunk.span.path).kind == "code"
+
+
+def locate_facts(copied: list[tuple[int, str]], shown: list[Chunk], question: str, context: Context) -> Found:
+    """Each copied fact located in the shown blocks (the one it cites first), as ``Found``."""
+    result = Found()
+    markers = [(context.evidence.marker(chunk), chunk) for chunk in shown]
+    for cited, quote in copied:
+        source = context.evidence.chunk(cited)
+        order = [(cited, source)] if source is not None else []
+        order += [(m, c) for m, c in markers if c is not source]
+        if hit := _search(quote, order):
+            result.moved += hit[0] != cited
+            result.add(*hit)
+            continue
+        lines = [line for line in quote.splitlines() if len(line.strip()) >= 8]
+        pieces = [hit for line in lines if (hit := _search(line, order))] if len(lines) > 1 else []
+        if pieces:
+            result.partial += 1
+            for piece in pieces:
+                result.add(*piece)
+            continue
+        grounded = [
+            (found[1], marker, found[0])
+            for marker, chunk in order
+            if (found := ground(quote, chunk, _is_code(chunk, context), question))
+        ]
+        if grounded:
+            _, marker, span = max(grounded, key=lambda g: g[0])  # the cited block wins a tie
+            result.grounded += 1
+            result.add(marker, span)
+            continue
+        result.dropped += 1
+    for marker, spans in result.spans.items():
+        result.spans[marker] = _merge(spans, context.evidence.chunk(marker).text)
+    return result
 
 
 class RetrieveReason:
@@ -71,30 +154,23 @@ class RetrieveReason:
                 question=question, evidence=context.evidence.render(ordered), max_facts=context.max_facts
             ),
         )
-        facts: dict[int, list[tuple[int, int]]] = {}
-        lines: list[str] = []
-        moved = 0
-        for cited, quote in parse_facts(retrieved.text):
-            marker, found = _find(quote, cited, kept, context)
-            source = context.evidence.chunk(marker) if found else None
-            if source is None or found is None:
-                caller.trace.dropped_facts += 1
-                continue
-            moved += marker != cited
-            if found in facts.get(marker, []):
-                continue
-            facts.setdefault(marker, []).append(found)
-            lines.append(f"[S{marker}] {source.text[found[0] : found[1]]}")
-        if moved:
-            caller.trace.events.append(
-                f"retrieve: {moved} fact(s) found verbatim under another shown marker, moved"
-            )
-        if caller.trace.dropped_facts:
-            caller.trace.events.append(
-                f"retrieve: {caller.trace.dropped_facts} copied fact(s) not found verbatim, dropped"
-            )
+        found = locate_facts(parse_facts(retrieved.text), kept, question, context)
+        caller.trace.dropped_facts += found.dropped
+        for count, what in (
+            (found.moved, "found verbatim under another shown marker, moved"),
+            (found.partial, "copied in part: the lines found verbatim kept"),
+            (found.grounded, "paraphrased: replaced by the source sentences they restate"),
+            (found.dropped, "not found in the shown blocks, dropped"),
+        ):
+            if count:
+                caller.trace.events.append(f"retrieve: {count} copied fact(s) {what}")
+        lines = [
+            f"[S{marker}] {context.evidence.chunk(marker).text[start:end]}"
+            for marker, spans in found.spans.items()
+            for start, end in spans
+        ]
         if not lines:
-            caller.trace.events.append("retrieve: no fact found verbatim; nothing to reason from")
+            caller.trace.events.append("retrieve: no fact found in the documents; nothing to reason from")
             return Draft(REFUSAL, context.evidence, refused=True)
         context.on_status(f"answering from {len(lines)} facts")
         reasoned = caller.call(
@@ -102,4 +178,4 @@ class RetrieveReason:
             REASON.format_messages(question=question, facts="\n".join(lines)),
             on_token=context.on_token,
         )
-        return Draft(reasoned.text, context.evidence, is_refusal(reasoned.text), facts)
+        return Draft(reasoned.text, context.evidence, is_refusal(reasoned.text), found.spans)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.citations import cite, is_refusal, locate, narrow, parse_markers
+from agents.citations import cite, ground, is_refusal, locate, narrow, parse_markers
 from agents.evidence import Evidence
 from ingest.document import Chunk, Document, make_chunk
 
@@ -111,3 +111,28 @@ def test_narrowing_in_code_picks_lines() -> None:
     start, end = narrow("perimeter returns 2 * pi * r", chunk, code=True)
     assert "def perimeter(r):" in chunk.text[start:end]
     assert "def area" not in chunk.text[start:end]
+
+
+@pytest.mark.parametrize(
+    ("claim", "question", "expected"),
+    [
+        # the question's words restated around the fact: what the claim adds must be in the source
+        ("Ordinary printing uses 64 MB of memory.", "How much memory for ordinary printing?", "For ordinary"),
+        ("Compiling and installing takes 50 MB of free disk space.", "How much disk space?", "You need"),
+        # an invention: its own terms and numbers are not there
+        ("Printing needs 2 GB of memory.", "How much memory for printing?", None),
+        ("High resolutions need 512 MB.", "What do high resolutions need?", None),
+    ],
+)
+def test_ground_replaces_a_paraphrase_by_its_source_sentences(
+    claim: str, question: str, expected: str | None
+) -> None:
+    doc = Document(doc_id="d", path="guide.md", kind="text", text=TEXT)
+    chunk = make_chunk(doc, 0, len(TEXT) - 1, 0, 60)
+    found = ground(claim, chunk, code=False, question=question)
+    if expected is None:
+        assert found is None
+    else:
+        assert found is not None
+        (start, end), (own, _) = found
+        assert chunk.text[start:end].startswith(expected) and own >= 0.75

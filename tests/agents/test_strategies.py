@@ -88,10 +88,53 @@ def test_retrieve_reason_places_best_evidence_at_both_ends(small_corpus: Corpus)
 
 
 def test_parse_facts_reads_marker_lines() -> None:
-    assert parse_facts('[S2] "A fact."\n- [S3]: Another one\nnoise\n[S4] ""') == [
+    assert parse_facts('[S2] "A fact."\n- [S3]: Another one\n[S4] ""\nNONE') == [
         (2, "A fact."),
         (3, "Another one"),
     ]
+
+
+def test_parse_facts_reads_copied_blocks_without_their_echoed_heading() -> None:
+    text = (
+        "[S2] pkg/errors.py:1-12 (JSONDecodeError)\n"
+        "class JSONDecodeError(ValueError):\n"
+        '    """Subclass of ValueError"""\n'
+        "\n"
+        "[S5] manual.pdf p.3 l.1-9\n"
+        "The default matrix is BLOSUM50.\n"
+    )
+    assert parse_facts(text) == [
+        (2, 'class JSONDecodeError(ValueError):\n    """Subclass of ValueError"""'),
+        (5, "The default matrix is BLOSUM50."),
+    ]
+
+
+def test_retrieve_reason_recovers_copies_in_part_and_paraphrases(small_corpus: Corpus) -> None:
+    def reply(messages) -> str:
+        prompt = str(messages[-1].content)
+        if "Copy, word for word" in prompt:
+            shown = dict((path.split(":")[0], n) for n, path in blocks(prompt))
+            install, memory = shown["install.md"], shown["memory.md"]
+            return (
+                f"[S{install}] install.md:1-3 (Installing)\n"
+                "You need at least 50 MB of free disk space to compile and install the package.\n"
+                "Then it installs itself in a second.\n"  # not in the document: this line is left out
+                f"[S{memory}] Ordinary printing is fine with 64 MB of memory.\n"  # a paraphrase
+            )
+        return "50 MB [S1]." if "Facts copied" in prompt else "yes"
+
+    chat, backend = scripted(reply=reply)
+    answer = Answerer(small_corpus, backend, options=AskOptions(strategy="rag", verify=False)).ask(
+        "How much disk space and memory are needed?"
+    )
+    reason_prompt = chat.texts()[1]
+    assert "You need at least 50 MB of free disk space to compile and install the package." in reason_prompt
+    assert "in a second" not in reason_prompt
+    assert "For ordinary printing, 64 MB of memory is enough." in reason_prompt  # the source sentence
+    assert "is fine with" not in reason_prompt
+    assert answer.trace.dropped_facts == 0
+    assert any("copied in part" in e for e in answer.trace.events)
+    assert any("paraphrased" in e for e in answer.trace.events)
 
 
 def test_chain_of_agents_passes_notes_in_document_order(big_corpus: Corpus) -> None:
