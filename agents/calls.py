@@ -109,5 +109,6 @@ class Caller:
         first_seconds = timing.get("first_token_seconds", first if first is not None else seconds)
         record = CallRecord(role, int(prompt_used), int(completion_tokens), seconds, first_seconds)
         self.trace.calls.append(record)
-        self.backend.record(int(prompt_used), int(completion_tokens), first_seconds, seconds)
+        cached = (usage.get("input_token_details") or {}).get("cache_read") or 0  # a reused KV prefix
+        self.backend.record(int(prompt_used) - int(cached), int(completion_tokens), first_seconds, seconds)
         return CallResult(text, metadata, record)

@@ -157,6 +157,11 @@ class ChatLlamaCpp(BaseChatModel):
                     f"prompt of {len(prompt_tokens)} tokens + {max_tokens} for the answer exceeds "
                     f"the model's context window of {llama.n_ctx()} tokens"
                 )
+            # llama.cpp keeps the previous prompt's KV cache and evaluates only what differs:
+            # report the reused prefix, or the measured prefill speed would count it as read
+            cached = (
+                llama.longest_token_prefix(llama._input_ids.tolist(), prompt_tokens) if llama.n_tokens else 0
+            )
             started = time.perf_counter()
             first: float | None = None
             produced = 0
@@ -183,7 +188,11 @@ class ChatLlamaCpp(BaseChatModel):
                 raise LongqaError(f"llama.cpp refused the prompt: {exc}") from exc
             total = time.perf_counter() - started
         metadata: dict[str, Any] = {
-            "usage": {"prompt_tokens": len(prompt_tokens), "completion_tokens": produced},
+            "usage": {
+                "prompt_tokens": len(prompt_tokens),
+                "completion_tokens": produced,
+                "cached_tokens": cached,
+            },
             "timing": {"first_token_seconds": first or total, "seconds": total},
             "model_name": self.model_path.rsplit("/", 1)[-1],
         }
@@ -197,6 +206,7 @@ class ChatLlamaCpp(BaseChatModel):
                     "input_tokens": len(prompt_tokens),
                     "output_tokens": produced,
                     "total_tokens": len(prompt_tokens) + produced,
+                    "input_token_details": {"cache_read": cached},
                 },
             )
         )

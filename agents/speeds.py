@@ -18,6 +18,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _WEIGHT = 0.3  # how far one call moves the estimate
+_STEP = 4.0  # one call's figure counts at most this many times above or below the estimate
+_PLAUSIBLE = 50.0  # a kept speed this many times away from the prior is discarded
 
 
 @dataclass
@@ -46,7 +48,13 @@ class SpeedBook:
 
     def get(self, backend: str, prior: Speed) -> Speed:
         with self._lock:
-            return self._speeds.get(backend, Speed(prior.prefill, prior.decode))
+            kept = self._speeds.get(backend)
+            if kept is not None and not (
+                _plausible(kept.prefill, prior.prefill) and _plausible(kept.decode, prior.decode)
+            ):
+                log.warning("discarding implausible measured speeds of %s: %s", backend, kept)
+                kept = self._speeds[backend] = Speed(prior.prefill, prior.decode)
+            return kept or Speed(prior.prefill, prior.decode)
 
     def record(
         self,
@@ -62,12 +70,10 @@ class SpeedBook:
             return
         with self._lock:
             speed = self._speeds.setdefault(backend, Speed(prior.prefill, prior.decode))
-            prefill = prompt_tokens / first_token_seconds
-            speed.prefill += _WEIGHT * (prefill - speed.prefill)
+            speed.prefill = _moved(speed.prefill, prompt_tokens / first_token_seconds)
             decode_seconds = seconds - first_token_seconds
             if completion_tokens > 8 and decode_seconds > 0:
-                decode = (completion_tokens - 1) / decode_seconds
-                speed.decode += _WEIGHT * (decode - speed.decode)
+                speed.decode = _moved(speed.decode, (completion_tokens - 1) / decode_seconds)
             speed.calls += 1
             self._save()
 
@@ -81,3 +87,13 @@ class SpeedBook:
             os.replace(tmp, self.path)
         except OSError as exc:
             log.warning("could not save speeds to %s: %s", self.path, exc)
+
+
+def _moved(estimate: float, measured: float) -> float:
+    """The estimate moved towards one call's figure, an outlier (a cache hit, a stall) bounded."""
+    measured = min(max(measured, estimate / _STEP), estimate * _STEP)
+    return estimate + _WEIGHT * (measured - estimate)
+
+
+def _plausible(measured: float, prior: float) -> bool:
+    return prior / _PLAUSIBLE <= measured <= prior * _PLAUSIBLE
