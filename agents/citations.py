@@ -171,10 +171,15 @@ def _units(chunk: Chunk, code: bool) -> list[tuple[int, int]]:
 _EXTRA_UNIT = 0.2  # the cost of each sentence beyond the first: quotes stay tight
 
 
-def _best_window(
-    claim: str, chunk: Chunk, code: bool, preferred: list[tuple[int, int]] | None, window: int
-) -> tuple[tuple[int, int], float] | None:
-    """The window of units that best covers ``claim``'s terms, and the weighted share it covers."""
+def narrow(
+    claim: str, chunk: Chunk, code: bool, preferred: list[tuple[int, int]] | None = None, window: int = 3
+) -> tuple[int, int]:
+    """The offsets (relative to the chunk) of the sentences that best support ``claim``.
+
+    ``preferred`` are spans already known to support it (facts located verbatim); otherwise the
+    window of up to ``window`` consecutive units covering most of the claim's terms (numbers
+    count double) wins, each extra unit costing a little.
+    """
     weights = {t: (2.0 if t.isdigit() else 1.0) for t in tokenize(claim)}
     total = sum(weights.values())
     candidates: list[tuple[tuple[int, int], int]] = [(span, 1) for span in preferred or []]
@@ -185,33 +190,18 @@ def _best_window(
             for j in range(i, min(i + size, len(units))):
                 candidates.append(((units[i][0], units[j][1]), j - i + 1))
     if not total or not candidates:
-        return None
-
-    def covered(span: tuple[int, int]) -> float:
-        terms = set(tokenize(chunk.text[span[0] : span[1]]))
-        return sum(w for t, w in weights.items() if t in terms) / total
+        return 0, len(chunk.text)
 
     def score(candidate: tuple[tuple[int, int], int]) -> tuple[float, int]:
         (start, end), count = candidate
-        return covered((start, end)) - _EXTRA_UNIT * (count - 1) * (0 if code else 1), -(end - start)
+        terms = set(tokenize(chunk.text[start:end]))
+        covered = sum(w for t, w in weights.items() if t in terms) / total
+        return covered - _EXTRA_UNIT * (count - 1) * (0 if code else 1), -(end - start)
 
     best = max(candidates, key=score)
     if score(best)[0] <= 0:
-        return None
-    return best[0], covered(best[0])
-
-
-def narrow(
-    claim: str, chunk: Chunk, code: bool, preferred: list[tuple[int, int]] | None = None, window: int = 3
-) -> tuple[int, int]:
-    """The offsets (relative to the chunk) of the sentences that best support ``claim``.
-
-    ``preferred`` are spans already known to support it (facts located verbatim); otherwise the
-    window of up to ``window`` consecutive units covering most of the claim's terms (numbers
-    count double) wins, each extra unit costing a little.
-    """
-    best = _best_window(claim, chunk, code, preferred, window)
-    return best[0] if best else (0, len(chunk.text))
+        return 0, len(chunk.text)
+    return best[0]
 
 
 GROUNDED = 0.75  # the share of a paraphrase's own terms (beyond the question's) its source must hold
@@ -227,7 +217,8 @@ def ground(
     A paraphrase often restates the question's words around the fact ("FASTA uses BLOSUM50 by
     default" for "which matrix does FASTA use by default?"), so what must be in the source is what
     the claim adds to the question: at least ``GROUNDED`` of those terms (numbers count double),
-    ``GROUNDED_ALL`` of all its terms, and every number it states, within two consecutive units.
+    ``GROUNDED_ALL`` of all its terms, and every number it states, within two consecutive
+    sentences (four lines of code).
     None when no window does (an invention)."""
     terms = {t: (2.0 if t.isdigit() else 1.0) for t in tokenize(claim)}
     asked = set(tokenize(question))
