@@ -103,7 +103,8 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         raise
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` (a temporary's writer, named in its file name) may still be running."""
     if pid == os.getpid():
         return True
     try:
@@ -115,16 +116,24 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale(folder: Path) -> list[Path]:
-    """Remove the temporary files and folders in ``folder`` whose writing process is gone."""
+def remove_stale(folder: Path, legacy: re.Pattern[str] | None = None) -> list[Path]:
+    """Remove the temporary files and folders in ``folder`` whose writing process is gone.
+
+    ``legacy`` also matches the temporary names a folder's writers used before this module: a name
+    with a ``pid`` group goes once that process is gone, one without goes at once (so pass such a
+    pattern only while holding the folder's writer lock).
+    """
     removed: list[Path] = []
     try:
         entries = list(folder.iterdir())
     except OSError:
         return removed
     for path in entries:
-        match = _TEMPORARY.match(path.name)
-        if match and not _alive(int(match.group("pid"))):
+        match = _TEMPORARY.match(path.name) or (legacy.match(path.name) if legacy else None)
+        if match is None:
+            continue
+        pid = match.groupdict().get("pid")
+        if pid is None or not process_alive(int(pid)):
             _remove(path)
             removed.append(path)
     return removed

@@ -2,8 +2,9 @@
 
 A file whose bytes hash the same as last time is not read again; a file that changed is read,
 chunked and embedded afresh; a file that is gone from a folder loses its chunks. A file that
-cannot be read is reported with its reason and the rest goes on. All changes of one run are
-committed together at the end (see ``Index.write``), so an interrupted run changes nothing.
+cannot be read, or that the database refuses, is reported with its reason and the rest goes on.
+All changes of one run are committed together at the end (see ``Index.write``), so an interrupted
+run changes nothing. A path that does not exist creates nothing.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from pathlib import Path
 from typing import Literal
 
 from ingest.chunking import ChunkSettings
-from ingest.errors import LoadError, SkipFile
+from ingest.errors import LoadError, LongqaError, SkipFile
 from ingest.pipeline import Loaded, chunk_document, file_sha256, load_document
 from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, walk
+from retrieval import vectors
 from retrieval.embeddings import Embedder
-from retrieval.store import Index, IndexConfig, NewDocument, Writer
+from retrieval.store import DocumentNotStored, Index, IndexConfig, NewDocument, Writer
 
 Status = Literal["ingested", "unchanged", "skipped", "failed", "removed"]
 Progress = Callable[[str, int, int, str], None]
@@ -48,6 +50,8 @@ class IngestReport:
     files: list[FileOutcome]
     seconds: dict[str, float]
     rechunked: bool = False
+    warnings: list[str] = field(default_factory=list)
+    """What went wrong without failing the run (the index is saved, its search files are not)."""
 
     def count(self, status: Status) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -73,6 +77,7 @@ class IngestReport:
             "pages_read": self.pages_read,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             "rechunked": self.rechunked,
+            "warnings": list(self.warnings),
             "files": [asdict(f) for f in self.files],
         }
 
@@ -117,18 +122,22 @@ class _Run:
         offset = 0
         for loaded, found, outcome in self.pending:
             n = len(loaded.chunks)
-            self.writer.add(
-                NewDocument(
-                    root=str(found.root),
-                    source=str(found.path.resolve()),
-                    size=found.size,
-                    document=loaded.document,
-                    chunks=loaded.chunks,
-                    embeddings=matrix[offset : offset + n],
+            try:
+                self.writer.add(
+                    NewDocument(
+                        root=str(found.root),
+                        source=str(found.path.resolve()),
+                        size=found.size,
+                        document=loaded.document,
+                        chunks=loaded.chunks,
+                        embeddings=matrix[offset : offset + n],
+                    )
                 )
-            )
+            except DocumentNotStored as exc:
+                outcome.status, outcome.reason = "failed", exc.reason
+            else:
+                outcome.status = "ingested"
             offset += n
-            outcome.status = "ingested"
         self.seconds["write"] += time.perf_counter() - started
         self.pending.clear()
 
@@ -143,9 +152,11 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Bring the index at ``index_folder`` up to date with ``roots``."""
+    if not any(Path(r).exists() for r in roots):
+        raise LongqaError(f"no such file or folder: {', '.join(str(r) for r in roots) or '(none given)'}")
     config = IndexConfig(embedder.name, embedder.dimension, chunking.tokens, chunking.overlap)
-    options = {"hnsw_threshold": hnsw_threshold} if hnsw_threshold is not None else {}
-    index = Index.open(index_folder, expect=config, create=True, **options)
+    threshold = vectors.DEFAULT_HNSW_THRESHOLD if hnsw_threshold is None else hnsw_threshold
+    index = Index.open(index_folder, expect=config, create=True, hnsw_threshold=threshold)
     try:
         return _ingest(roots, index, config, embedder, chunking, max_bytes, progress)
     finally:
@@ -219,7 +230,13 @@ def _ingest(
         write_started = time.perf_counter()
     run.seconds["write"] += time.perf_counter() - write_started
     outcomes.sort(key=lambda o: o.path)
-    return IngestReport(str(index.folder), outcomes, run.seconds, rechunked=rechunk and bool(known))
+    return IngestReport(
+        str(index.folder),
+        outcomes,
+        run.seconds,
+        rechunked=rechunk and bool(known),
+        warnings=list(writer.warnings),
+    )
 
 
 def _read(

@@ -11,7 +11,6 @@ import functools
 import json
 import logging
 import re
-import shutil
 from pathlib import Path
 
 import bm25s
@@ -84,7 +83,8 @@ class LexicalIndex:
         return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
 
     def save(self, folder: Path) -> None:
-        """Write into ``folder`` (which must not exist yet)."""
+        """Write into ``folder``, which must not exist yet (the store fills a temporary folder
+        through ``ingest.files.atomic_folder`` and swaps it in whole)."""
         folder.mkdir(parents=True)
         (folder / "ids.json").write_text(json.dumps(self.ids.tolist()))
         if self.model is not None:
@@ -97,15 +97,3 @@ class LexicalIndex:
             return cls(None, ids)
         model = bm25s.BM25.load(str(folder / "bm25"), show_progress=False, verbosity=0)
         return cls(model, ids)
-
-
-def replace_folder(new: Path, target: Path) -> None:
-    """Put ``new`` in place of ``target``: a crash leaves one of the two, never a mixture."""
-    old = target.with_name(target.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    if old.exists():
-        shutil.rmtree(old)

@@ -1,22 +1,30 @@
 """The index on disk (DESIGN.md §4): manifest.json, chunks.sqlite, faiss.index, bm25/.
 
 SQLite is the source of truth: documents, chunks and their embeddings, and a generation number
-that every write bumps inside its one transaction. FAISS and BM25 are derived from it and
-written after the commit, each beside the old file and swapped in with a rename; the manifest,
-written last, records which generation they hold. A reader that finds them behind the database
-(an ingest interrupted after its commit) rebuilds them from SQLite, so it never sees a
-half-written index; an ingest interrupted before its commit changes nothing at all.
+that every write bumps inside its one transaction (``synchronous=FULL``: the commit is the
+durability point). Each document is written under its own savepoint, so a document the database
+refuses is that document's failure, not the run's. FAISS and BM25 are derived from the database and
+written after the commit, each whole through ``ingest.files`` (never truncated); the manifest,
+written last, records which generation they hold. A reader that finds them behind the database (an
+ingest interrupted, or out of disk space, after its commit) rebuilds them in memory from SQLite, so
+it never sees a half-written index; an ingest interrupted before its commit changes nothing at all.
+
+A reader never writes: it opens SQLite read-only (immutable where the folder itself is read-only),
+runs no schema script, changes no journal mode and leaves the manifest and derived files alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -27,8 +35,9 @@ import numpy as np
 
 from ingest.document import Chunk, Document, Span
 from ingest.errors import LongqaError
+from ingest.files import atomic_folder, atomic_write, remove_stale
 from retrieval import vectors
-from retrieval.lexical import LexicalIndex, replace_folder
+from retrieval.lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,16 @@ MANIFEST = "manifest.json"
 DATABASE = "chunks.sqlite"
 FAISS_FILE = "faiss.index"
 BM25_FOLDER = "bm25"
+LOCK_FILE = ".lock"
+
+# Temporaries of writers from before ingest.files: faiss.index.tmp<pid>, manifest.json.tmp<pid>,
+# bm25.tmp<pid>/ (gone once their process is), and bm25.old/ (a swap's leftover).
+_LEGACY_TEMPORARY = re.compile(r"^(?:(?:faiss\.index|manifest\.json|bm25)\.tmp(?P<pid>\d+)|bm25\.old)$")
+
+DERIVED_NOT_WRITTEN = (
+    "the index is saved; its search files could not be written ({reason}): "
+    "they will be rebuilt from the database on next use"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,6 +83,15 @@ class StoreError(LongqaError):
 
 class IndexMismatchError(StoreError):
     """An index built with another embedding model or format version."""
+
+
+class DocumentNotStored(StoreError):
+    """One document the database refused; its changes are undone and the rest of the write goes on."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -112,11 +140,17 @@ class Index:
     """An open index folder. Safe to share between threads."""
 
     def __init__(
-        self, folder: Path, connection: sqlite3.Connection, config: IndexConfig, hnsw_threshold: int
+        self,
+        folder: Path,
+        connection: sqlite3.Connection,
+        config: IndexConfig,
+        hnsw_threshold: int,
+        writable: bool = False,
     ) -> None:
         self.folder = folder
         self.config = config
         self.hnsw_threshold = hnsw_threshold
+        self.writable = writable
         self._db = connection
         self._lock = threading.RLock()
         self._dense: faiss.Index | None = None
@@ -131,9 +165,14 @@ class Index:
         expect: IndexConfig | None = None,
         create: bool = False,
         hnsw_threshold: int = vectors.DEFAULT_HNSW_THRESHOLD,
+        writable: bool = False,
     ) -> Index:
-        """Open ``folder``; with ``create``, make it. Refuses an index built otherwise."""
+        """Open ``folder`` for reading; with ``create`` (making it if need be) or ``writable``, for
+        writing too. Refuses an index built otherwise."""
         folder = Path(folder)
+        writable = writable or create
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(f"{folder}: is a file, not an index folder")
         manifest = _read_manifest(folder)
         if manifest is None:
             if not create:
@@ -144,17 +183,31 @@ class Index:
                 raise StoreError(f"no index at {folder}: run `longqa ingest PATH --index {folder}` first")
             if expect is None:
                 raise StoreError(f"{folder}: cannot create an index without its settings")
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{folder}: cannot create the index folder ({_reason(exc)})") from exc
             config = expect
         else:
             config = _check_manifest(folder, manifest, expect)
-        connection = sqlite3.connect(folder / DATABASE, check_same_thread=False, timeout=30)
-        connection.execute("PRAGMA foreign_keys = ON")
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.executescript(_SCHEMA)
-        index = cls(folder, connection, config, hnsw_threshold)
+        if writable and not os.access(folder, os.W_OK):
+            raise StoreError(f"{folder}: the index folder is read-only; cannot write to it")
+        database = folder / DATABASE
+        if not writable and not database.exists():
+            raise StoreError(f"{database}: missing (damaged index?); re-ingest into a new folder")
+        if database.exists():
+            try:
+                database.open("rb").close()  # the system's reason, where SQLite's would be vague
+            except OSError as exc:
+                raise StoreError(f"{database}: cannot be read ({_reason(exc)})") from exc
+        connection = _connect_writer(database) if writable else _connect_reader(database)
+        index = cls(folder, connection, config, hnsw_threshold, writable)
         if manifest is None:
-            index._write_manifest(generation=index.generation)
+            try:
+                index._write_manifest(generation=index.generation)
+            except OSError as exc:
+                connection.close()
+                raise StoreError(f"{folder / MANIFEST}: cannot be written ({_reason(exc)})") from exc
         return index
 
     def close(self) -> None:
@@ -322,7 +375,10 @@ class Index:
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
         """Only one ingest writes to a folder at a time."""
-        handle = (self.folder / ".lock").open("w")
+        try:
+            handle = (self.folder / LOCK_FILE).open("w")
+        except OSError as exc:
+            raise StoreError(f"{self.folder}: cannot write to the index ({_reason(exc)})") from exc
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -339,39 +395,55 @@ class Index:
         Changes go through a connection of their own inside one transaction, so readers
         (this process's included) keep seeing the previous index until the commit; an error or
         an interruption inside the block rolls everything back. After the commit FAISS, BM25
-        and the manifest are refreshed.
+        and the manifest are refreshed; when they cannot be written the data stays committed
+        and ``Writer.warnings`` says so. Temporaries of killed writers are removed first.
         """
+        if not self.writable:
+            raise StoreError(f"{self.folder}: the index was opened for reading only")
         with self.writer_lock():
-            connection = sqlite3.connect(self.folder / DATABASE, timeout=30)
-            connection.execute("PRAGMA foreign_keys = ON")
+            remove_stale(self.folder, legacy=_LEGACY_TEMPORARY)
+            connection = _connect_writer(self.folder / DATABASE)
+            writer = Writer(connection, (config or self.config).dimension)
             try:
                 connection.execute("BEGIN IMMEDIATE")
-                writer = Writer(connection)
                 yield writer
                 row = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
                 generation = (int(row[0]) if row else 0) + 1
                 connection.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('generation', ?)", (str(generation),)
                 )
-                connection.commit()
+                connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(connection)
+                raise StoreError(
+                    f"{self.folder}: the index could not be written ({exc}); it is left as it was"
+                ) from exc
             except BaseException:
-                connection.rollback()
+                _rollback(connection)
                 raise
             finally:
                 connection.close()
             if config is not None:
                 self.config = config
-            self.write_derived(generation)
+            try:
+                self.write_derived(generation)
+            except Exception as exc:  # the data is committed: these files are only derived from it
+                log.warning("%s: search files not written", self.folder, exc_info=True)
+                writer.warnings.append(DERIVED_NOT_WRITTEN.format(reason=_reason(exc)))
 
     def write_derived(self, generation: int) -> None:
-        """Write FAISS, then BM25, then the manifest, each swapped in whole."""
+        """Write FAISS, then BM25, then the manifest, each replaced whole and fsynced.
+
+        A failure (a full disk) leaves each file as it was or whole and new; the manifest, still
+        naming an older generation, then makes readers rebuild them from the database.
+        """
         dense, lexical = self._build_derived()
-        vectors.save(dense, self.folder / FAISS_FILE)
-        tmp = self.folder / f"{BM25_FOLDER}.tmp{os.getpid()}"
-        lexical.save(tmp)
-        replace_folder(tmp, self.folder / BM25_FOLDER)
         with self._lock:
             self._dense, self._lexical, self._loaded_generation = dense, lexical, generation
+        vectors.save(dense, self.folder / FAISS_FILE)
+        with atomic_folder(self.folder / BM25_FOLDER) as tmp:
+            lexical.save(tmp)
+            LexicalIndex.load(tmp)  # numpy can miss a short write: what does not load back stays out
         self._write_manifest(generation)
 
     def _write_manifest(self, generation: int) -> None:
@@ -382,30 +454,65 @@ class Index:
             "faiss": vectors.kind(self._dense) if self._dense is not None else "flat",
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        path = self.folder / MANIFEST
-        tmp = path.with_name(f"{MANIFEST}.tmp{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
+        atomic_write(self.folder / MANIFEST, json.dumps(data, indent=2) + "\n")
+
+
+# What the database (or binding a value) raises for one document's bad data, as opposed to a
+# database that cannot be written at all (sqlite3.OperationalError: full disk, I/O error), which
+# fails the whole write.
+_REFUSED = (
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    sqlite3.InterfaceError,
+    sqlite3.ProgrammingError,
+    ValueError,
+    TypeError,
+    OverflowError,
+)
 
 
 class Writer:
     """Adds and removes documents inside an open write transaction."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, dimension: int | None = None) -> None:
         self._db = connection
+        self._dimension = dimension
         self.added = 0
         self.removed = 0
+        self.warnings: list[str] = []
 
     def remove(self, path: str) -> None:
         self.removed += self._db.execute("DELETE FROM documents WHERE path = ?", (path,)).rowcount
 
     def add(self, item: NewDocument) -> None:
-        """Write a document and its chunks, replacing any document at the same path."""
-        self._insert(item, time.time())
+        """Write a document and its chunks, replacing any document at the same path.
+
+        The document has a savepoint of its own: when the database refuses it, its rows are
+        undone, the older version at its path is removed (it describes content that is gone) and
+        ``DocumentNotStored`` says why; the transaction goes on with the other documents.
+        """
+        path = item.document.path
+        self._db.execute("SAVEPOINT document")
+        try:
+            self._insert(item, time.time())
+        except _REFUSED as exc:
+            self._db.execute("ROLLBACK TO document")
+            self._db.execute("RELEASE document")
+            self.remove(path)
+            raise DocumentNotStored(path, f"could not be stored: {_refusal(exc)}") from exc
+        self._db.execute("RELEASE document")
         self.added += 1
 
     def _insert(self, item: NewDocument, now: float) -> None:
         doc = item.document
+        embeddings = np.asarray(item.embeddings, dtype=np.float32)
+        n = len(item.chunks)
+        if n and (
+            embeddings.ndim != 2
+            or len(embeddings) != n
+            or (self._dimension and embeddings.shape[1] != self._dimension)
+        ):
+            raise ValueError(f"embeddings of shape {embeddings.shape} for {n} chunks")
         self._db.execute("DELETE FROM documents WHERE path = ?", (doc.path,))
         cursor = self._db.execute(
             """INSERT INTO documents(root, path, source, doc_id, kind, language, pages,
@@ -430,7 +537,6 @@ class Writer:
             ),
         )
         row = cursor.lastrowid
-        embeddings = np.asarray(item.embeddings, dtype=np.float32)
         self._db.executemany(
             """INSERT INTO chunks(chunk_id, document, ordinal, page, line_start, line_end,
                    char_start, char_end, n_tokens, section, text, embedding)
@@ -455,14 +561,86 @@ class Writer:
         )
 
 
+def _reason(exc: BaseException) -> str:
+    """An exception as the short reason a one-line message ends with."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _refusal(exc: BaseException) -> str:
+    reason = _reason(exc)
+    if "UNIQUE constraint failed: chunks.chunk_id" in reason:
+        return f"two of its chunks have the same id ({reason})"
+    return reason if isinstance(exc, sqlite3.Error) else f"{type(exc).__name__}: {reason}"
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):  # SQLite may already have rolled back (a full disk)
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+
+
+def _connect_writer(database: Path) -> sqlite3.Connection:
+    """The connection of a writer: WAL, the schema in place, every commit fsynced."""
+    try:
+        connection = sqlite3.connect(database, check_same_thread=False, timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{database}: {exc}") from exc
+    try:
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.executescript(_SCHEMA)
+    except sqlite3.Error as exc:
+        connection.close()
+        raise StoreError(f"{database}: {exc}") from exc
+    return connection
+
+
+def _connect_reader(database: Path) -> sqlite3.Connection:
+    """A connection that cannot write. Where the folder is read-only, so that SQLite cannot make
+    the WAL's shared-memory file, the database is read as an immutable file instead."""
+    uri = "file:" + urllib.parse.quote(str(database.resolve()))
+    try:
+        return _probe(f"{uri}?mode=ro")
+    except sqlite3.OperationalError as exc:
+        if os.access(database.parent, os.W_OK):
+            raise StoreError(f"{database}: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise StoreError(f"{database}: {exc}") from exc
+    wal = database.with_name(database.name + "-wal")
+    if wal.exists() and wal.stat().st_size:
+        log.warning("%s: read-only folder; changes still in its write-ahead log are not seen", database)
+    try:
+        return _probe(f"{uri}?immutable=1")
+    except sqlite3.Error as exc:
+        raise StoreError(f"{database}: {exc}") from exc
+
+
+def _probe(uri: str) -> sqlite3.Connection:
+    """Connect to ``uri`` and read the index's own table (what fails on a file that is not one)."""
+    connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+    try:
+        connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchall()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def _read_manifest(folder: Path) -> dict | None:
     path = folder / MANIFEST
-    if not path.exists():
-        return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise StoreError(f"{path}: unreadable manifest ({_reason(exc)})") from exc
+    except ValueError as exc:
         raise StoreError(f"{path}: unreadable manifest ({exc})") from exc
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: not an index manifest; re-ingest into a new folder")
+    return data
 
 
 def _check_manifest(folder: Path, manifest: dict, expect: IndexConfig | None) -> IndexConfig:

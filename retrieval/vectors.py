@@ -1,16 +1,18 @@
 """The dense side of the index: a FAISS inner-product index over normalised embeddings.
 
 Exact search (``IndexFlatIP``) by default; HNSW once the collection passes a configurable size,
-where exact search would grow slow. FAISS ids are the chunks' SQLite rowids.
+where exact search would grow slow. FAISS ids are the chunks' SQLite rowids. A saved file is
+replaced whole or not at all: never left truncated.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from ingest.files import atomic_write
 
 DEFAULT_HNSW_THRESHOLD = 200_000
 _HNSW_M = 32
@@ -44,10 +46,12 @@ def kind(index: faiss.Index) -> str:
 
 
 def save(index: faiss.Index, path: Path) -> None:
-    """Write beside ``path`` and swap it in with one rename."""
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    faiss.write_index(index, str(tmp))
-    os.replace(tmp, path)
+    """Replace ``path`` whole and durably (serialised in memory, then ``atomic_write``).
+
+    Not ``faiss.write_index``: its C++ writer can leave a short file behind on a full disk without
+    raising, and that file would then be swapped into place.
+    """
+    atomic_write(path, faiss.serialize_index(index).tobytes())
 
 
 def load(path: Path) -> faiss.Index:

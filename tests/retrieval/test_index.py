@@ -1,4 +1,5 @@
-"""The on-disk index: incremental re-ingest, removal, interruption, manifest refusal, HNSW."""
+"""The on-disk index: incremental re-ingest, removal, interruption, manifest refusal, HNSW, one
+document's failure staying its own, and paths that are not an index."""
 
 from __future__ import annotations
 
@@ -14,11 +15,21 @@ from pathlib import Path
 import pytest
 
 from ingest.chunking import ChunkSettings
+from ingest.document import Document, make_chunk
+from ingest.errors import LongqaError
+from retrieval import indexer as indexer_module
 from retrieval import store as store_module
 from retrieval import vectors
 from retrieval.indexer import embedding_text, ingest
 from retrieval.search import HybridSearcher
-from retrieval.store import Index, IndexConfig, IndexMismatchError, StoreError
+from retrieval.store import (
+    DocumentNotStored,
+    Index,
+    IndexConfig,
+    IndexMismatchError,
+    NewDocument,
+    StoreError,
+)
 from tests.conftest import ROOT, HashEmbedder
 
 SETTINGS = ChunkSettings(tokens=200, overlap=20)
@@ -105,19 +116,26 @@ def test_error_during_ingest_leaves_previous_index_intact(corpus: Path, tmp_path
     assert snapshot(tmp_path / "ix") == before
 
 
-def test_crash_after_commit_is_repaired_from_the_database(
+def test_failure_after_commit_keeps_the_data_and_warns(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run(corpus, tmp_path / "ix", HashEmbedder())
+    previous_faiss = (tmp_path / "ix" / "faiss.index").read_bytes()
     (corpus / "code" / "codec.py").unlink()
 
     def crash(*_args, **_kwargs):
-        raise OSError("disk full while writing faiss.index")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(store_module.vectors, "save", crash)
-    with pytest.raises(OSError):
-        run(corpus, tmp_path / "ix", HashEmbedder())
+    report = run(corpus, tmp_path / "ix", HashEmbedder())
     monkeypatch.undo()
+    assert [f.path for f in report.files if f.status == "removed"] == ["code/codec.py"]
+    assert report.warnings == [
+        "the index is saved; its search files could not be written (No space left on device): "
+        "they will be rebuilt from the database on next use"
+    ]
+    assert report.to_dict()["warnings"] == report.warnings
+    assert (tmp_path / "ix" / "faiss.index").read_bytes() == previous_faiss
     manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
     generation, docs, _hits = snapshot(tmp_path / "ix")
     assert manifest["generation"] == generation - 1  # derived files lag behind the database
@@ -209,3 +227,131 @@ def test_hnsw_above_the_threshold(corpus: Path, tmp_path: Path) -> None:
         vector = HashEmbedder().embed([embedding_text(probe.span.path, probe.section, probe.text)])[0]
         top = index.dense_search(vector, 1)
         assert index.chunks([top[0][0]])[top[0][0]].chunk_id == probe.chunk_id
+
+
+def _document(path: str, text: str, duplicate: bool = False) -> NewDocument:
+    """A NewDocument of two chunks; with ``duplicate`` both carry the same chunk id."""
+    doc = Document(doc_id=f"id-{path}", path=path, kind="text", text=text)
+    middle = len(text) // 2
+    chunks = [make_chunk(doc, 0, middle, 0, 5), make_chunk(doc, middle, len(text), 1, 5)]
+    if duplicate:
+        chunks[1] = make_chunk(doc, 0, middle, 1, 5)
+    embeddings = HashEmbedder().embed([c.text for c in chunks])
+    return NewDocument(
+        root="/r", source=f"/r/{path}", size=len(text), document=doc, chunks=chunks, embeddings=embeddings
+    )
+
+
+def test_a_document_the_database_refuses_fails_alone(tmp_path: Path) -> None:
+    config = IndexConfig(HashEmbedder.name, HashEmbedder.dimension, 200, 20)
+    with Index.open(tmp_path / "ix", expect=config, create=True) as index:
+        with index.write() as writer:
+            writer.add(_document("a.md", "first good document text"))
+            writer.add(_document("bad.md", "old text of the bad one here"))
+        with index.write() as writer:
+            with pytest.raises(DocumentNotStored, match=r"^bad\.md: could not be stored: two of its chunks"):
+                writer.add(_document("bad.md", "new text of the bad one here", duplicate=True))
+            writer.add(_document("b.md", "second good document text"))
+        docs = {d.path: d.chunks for d in index.documents()}
+        assert docs == {"a.md": 2, "b.md": 2}  # bad.md's older version went with it
+        assert index.stats()["chunks"] == 4
+        assert {c.span.path for c in index.all_chunks()} == {"a.md", "b.md"}
+
+
+def test_duplicate_chunks_fail_only_their_file(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = indexer_module.chunk_document
+
+    def duplicating(document, settings):
+        chunks = real(document, settings)
+        return chunks + chunks[:1] if document.path == "code/codec.py" else chunks
+
+    monkeypatch.setattr(indexer_module, "chunk_document", duplicating)
+    report = run(corpus, tmp_path / "ix", HashEmbedder())
+    codec = next(f for f in report.files if f.path == "code/codec.py")
+    assert codec.status == "failed"
+    assert codec.reason.startswith("could not be stored: two of its chunks have the same id")
+    assert report.count("ingested") == 4 and report.usable and report.warnings == []
+    with Index.open(tmp_path / "ix") as index:
+        paths = {d.path for d in index.documents()}
+        assert paths == {"fasta_guide.pdf", "notes.md", "code/errors.go", "code/yocto_queue.js"}
+        assert len(index.dense_search(HashEmbedder().embed(["q"])[0], 10_000)) == index.stats()["chunks"]
+
+
+def test_mistyped_path_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(LongqaError, match=r"^no such file or folder: .*/no-such-folder$"):
+        ingest([tmp_path / "no-such-folder"], tmp_path / "ix", HashEmbedder(), SETTINGS)
+    assert not (tmp_path / "ix").exists()
+
+
+def test_index_path_that_is_a_file_is_refused(corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "ix").write_text("not a folder")
+    with pytest.raises(StoreError, match=r"/ix: is a file, not an index folder$"):
+        run(corpus, tmp_path / "ix", HashEmbedder())
+    with pytest.raises(StoreError, match=r"/ix: is a file, not an index folder$"):
+        Index.open(tmp_path / "ix")
+
+
+def test_database_that_is_not_sqlite_is_refused(corpus: Path, tmp_path: Path) -> None:
+    run(corpus, tmp_path / "ix", HashEmbedder())
+    (tmp_path / "ix" / "chunks.sqlite").write_bytes(b"garbage, not SQLite " * 100)
+    for opening in (
+        lambda: Index.open(tmp_path / "ix"),
+        lambda: run(corpus, tmp_path / "ix", HashEmbedder()),
+    ):
+        with pytest.raises(StoreError, match=r"/ix/chunks\.sqlite: file is not a database$"):
+            opening()
+
+
+def test_database_that_cannot_be_read_is_refused(corpus: Path, tmp_path: Path) -> None:
+    run(corpus, tmp_path / "ix", HashEmbedder())
+    (tmp_path / "ix" / "chunks.sqlite").unlink()
+    (tmp_path / "ix" / "chunks.sqlite").mkdir()
+    with pytest.raises(StoreError, match=r"/ix/chunks\.sqlite: cannot be read \(Is a directory\)$"):
+        Index.open(tmp_path / "ix")
+
+
+def test_unreadable_manifest_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ix").mkdir()
+    (tmp_path / "ix" / "manifest.json").write_text("[1, 2]")
+    with pytest.raises(StoreError, match=r"manifest\.json: not an index manifest"):
+        Index.open(tmp_path / "ix")
+
+
+def test_an_index_opened_for_reading_refuses_to_write(corpus: Path, tmp_path: Path) -> None:
+    run(corpus, tmp_path / "ix", HashEmbedder())
+    with (
+        Index.open(tmp_path / "ix") as index,
+        pytest.raises(StoreError, match="opened for reading only"),
+        index.write(),
+    ):
+        pass
+
+
+def test_writes_are_fully_synchronous(tmp_path: Path) -> None:
+    config = IndexConfig(HashEmbedder.name, HashEmbedder.dimension, 200, 20)
+    with Index.open(tmp_path / "ix", expect=config, create=True) as index, index.write() as writer:
+        assert writer._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_stale_temporaries_are_removed_by_the_next_write(corpus: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "ix"
+    run(corpus, folder, HashEmbedder())
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead, alive = gone.pid, os.getpid()
+    for name in (
+        f"faiss.index.tmp{dead}",
+        f"manifest.json.tmp{dead}",
+        f".faiss.index.tmp-{dead}-0123abcd",
+        f"faiss.index.tmp{alive}",
+    ):
+        (folder / name).write_bytes(b"partial")
+    for name in (f"bm25.tmp{dead}", "bm25.old", f".bm25.tmp-{dead}-89abcdef"):
+        (folder / name).mkdir()
+        (folder / name / "ids.json").write_text("[")
+    run(corpus, folder, HashEmbedder())
+    assert sorted(
+        p.name for p in folder.iterdir() if p.name not in {"chunks.sqlite-wal", "chunks.sqlite-shm"}
+    ) == sorted([".lock", "bm25", "chunks.sqlite", "faiss.index", "manifest.json", f"faiss.index.tmp{alive}"])
