@@ -1,7 +1,9 @@
 """Batch question answering: a file of questions in, a JSONL (and CSV) of answers out.
 
-Each result is appended and flushed as soon as it is done, so an interrupted run loses nothing;
-a rerun skips the ids already answered (a failed question is tried again) and repeats nothing.
+Each result is appended and fsynced as soon as it is done (``app.journal``), so an interrupted run
+loses nothing; a rerun skips the ids already answered (a failed question is tried again) and
+repeats nothing. Reading the answers back never deletes a valid answer: a line that is not a
+result is reported and left in place; only a torn last line is cut.
 A question that fails is recorded with its error and the run goes on. Against a model server,
 several questions are in flight at once so that the server (vLLM) can batch them.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.answer import Answer
+from app import journal
 from ingest.errors import LongqaError
 
 
@@ -33,24 +35,28 @@ class Question:
 
 def read_questions(path: Path) -> list[Question]:
     """Questions from ``.jsonl`` (``id``, ``question``) or ``.txt`` (one per line)."""
-    if not path.exists():
-        raise LongqaError(f"{path}: no such questions file")
+    lines = _read_text(path).splitlines()
     questions: list[Question] = []
-    lines = path.read_text(encoding="utf-8").splitlines()
     if path.suffix == ".jsonl":
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-                text = str(record["question"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise LongqaError(f"{path}:{number}: not a JSON object with a 'question' ({exc})") from exc
+            except ValueError as exc:
+                raise LongqaError(f"{path}:{number}: not JSON ({_json_reason(exc)})") from None
+            if not isinstance(record, dict) or "question" not in record:
+                raise LongqaError(f"{path}:{number}: not a JSON object with a 'question'")
+            text = str(record["question"]).strip()
+            if not text:
+                raise LongqaError(f"{path}:{number}: the question is empty")
             qid = str(record.get("id") or _text_id(text))
             extra = {k: v for k, v in record.items() if k not in ("id", "question")}
             questions.append(Question(qid, text, extra))
     else:
         questions = [Question(_text_id(line.strip()), line.strip(), {}) for line in lines if line.strip()]
+    if not questions:
+        raise LongqaError(f"{path}: no questions in this file")
     seen: set[str] = set()
     for q in questions:
         if q.id in seen:
@@ -59,31 +65,55 @@ def read_questions(path: Path) -> list[Question]:
     return questions
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise LongqaError(f"{path}: no such questions file") from None
+    except IsADirectoryError:
+        raise LongqaError(f"{path}: is a folder, not a questions file") from None
+    except OSError as exc:
+        raise LongqaError(f"{path}: cannot read the questions file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LongqaError(
+            f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})"
+        ) from None
+
+
+def _json_reason(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _text_id(text: str) -> str:
     """A stable id for a question without one: it survives reordering and edits of other lines."""
     return "q-" + hashlib.sha1(" ".join(text.split()).encode()).hexdigest()[:10]
 
 
-def read_results(path: Path) -> dict[str, dict[str, Any]]:
-    """The last result per id in an answers file; a torn last line (a killed run) is cut off."""
-    results: dict[str, dict[str, Any]] = {}
-    if not path.exists():
-        return results
-    data = path.read_bytes()
-    good = 0
-    for line in data.splitlines(keepends=True):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            break
-        if not line.endswith(b"\n"):
-            break
-        results[str(record["id"])] = record
-        good += len(line)
-    if good < len(data):
-        with path.open("r+b") as handle:
-            handle.truncate(good)
-    return results
+def _parse_result(line: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise ValueError("not a JSON record") from None
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    if record.get("id") is None or str(record["id"]) == "":
+        raise ValueError("a record without an 'id'")
+    return record
+
+
+def read_results(path: Path, warn: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
+    """The last result per id in an answers file.
+
+    Every valid record is kept wherever it is; a line that is not a result (edited by hand, no
+    ``id``) is passed to ``warn`` and left in the file; only a torn last line (a killed run) is cut.
+    """
+    read = journal.read(path, _parse_result)
+    if warn is not None:
+        for number, reason in read.skipped:
+            warn(f"{path}:{number}: {reason}; left in place and ignored")
+    return {str(record["id"]): record for _, record in read.records}
 
 
 def result_record(
@@ -96,6 +126,7 @@ def result_record(
             {
                 "answer": data["text"],
                 "refused": data["refused"],
+                "verdict": getattr(answer, "verdict", None),
                 "strategy": data["strategy"],
                 "citations": data["citations"],
                 "cost": data["cost"],
@@ -114,14 +145,23 @@ def result_record(
 class BatchRun:
     """Answers a list of questions into an append-only JSONL file."""
 
-    def __init__(self, ask: Callable[[str], Answer], out: Path, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        ask: Callable[[str], Answer],
+        out: Path,
+        concurrency: int = 1,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         self.ask = ask
         self.out = out
         self.concurrency = max(1, concurrency)
+        self.warn = warn  # told once about each line of ``out`` that is not a result
+        self._warned = False
         self._lock = threading.Lock()
 
     def pending(self, questions: list[Question]) -> list[Question]:
-        done = {qid for qid, r in read_results(self.out).items() if not r.get("error")}
+        warn, self._warned = (None if self._warned else self.warn), True
+        done = {qid for qid, r in read_results(self.out, warn).items() if not r.get("error")}
         return [q for q in questions if q.id not in done]
 
     def run(
@@ -130,20 +170,21 @@ class BatchRun:
         """Answer the pending questions, yielding each result as it is written."""
         todo = self.pending(questions)
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            queue = iter(todo)
-            running: dict[Future, Question] = {}
-            try:
-                for question in queue:
-                    running[pool.submit(self._answer, question)] = question
-                    if len(running) >= self.concurrency:
-                        yield from self._collect(running, on_done)
-                while running:
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        running: dict[Future, Question] = {}
+        finished = False
+        try:
+            for question in todo:
+                running[pool.submit(self._answer, question)] = question
+                if len(running) >= self.concurrency:
                     yield from self._collect(running, on_done)
-            except BaseException:
-                for future in running:
-                    future.cancel()
-                raise
+            while running:
+                yield from self._collect(running, on_done)
+            finished = True
+        finally:
+            # interrupted: drop the questions not started and do not wait for those in flight
+            # (what they finish is still appended; what they do not is asked again next time)
+            pool.shutdown(wait=finished, cancel_futures=True)
 
     def _collect(
         self, running: dict[Future, Question], on_done: Callable[[dict[str, Any]], None] | None
@@ -169,11 +210,8 @@ class BatchRun:
         return record
 
     def _append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        with self._lock, self.out.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with self._lock:
+            journal.append(self.out, record)
 
 
 CSV_COLUMNS = [
@@ -181,6 +219,7 @@ CSV_COLUMNS = [
     "question",
     "answer",
     "refused",
+    "verdict",
     "strategy",
     "citations",
     "supported_citations",
@@ -205,12 +244,13 @@ def write_csv(results: dict[str, dict[str, Any]], questions: list[Question], pat
             cost = record.get("cost") or {}
             writer.writerow(
                 {
-                    "id": record["id"],
-                    "question": record["question"],
+                    "id": question.id,
+                    "question": record.get("question", question.question),
                     "answer": record.get("answer", ""),
                     "refused": record.get("refused", ""),
+                    "verdict": record.get("verdict") or "",
                     "strategy": record.get("strategy", ""),
-                    "citations": "; ".join(c["label"] for c in citations),
+                    "citations": "; ".join(str(c.get("label", "")) for c in citations),
                     "supported_citations": sum(1 for c in citations if c.get("supported")),
                     "calls": cost.get("calls", ""),
                     "prompt_tokens": cost.get("prompt_tokens", ""),

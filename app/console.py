@@ -1,14 +1,23 @@
-"""How results look in a terminal: ingest summaries, search hits, errors."""
+"""How results look in a terminal: ingest summaries, search hits, answers, errors, progress.
+
+Everything that comes from a document, a file name or a model (paths, sections, snippets, quotes,
+answers, reasons, trace events, notes) is printed literally, as rich ``Text``: never read as
+markup or emoji, with control characters shown rather than sent to the terminal. Markup appears
+only in longqa's own fixed strings.
+"""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,15 +28,74 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from agents.answer import Answer
 from retrieval.indexer import IngestReport
 from retrieval.search import Hit
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 _LISTED = 40  # skipped/failed files shown before "and N more"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """``text`` as a string a terminal shows as it is: valid UTF-8 (an undecodable byte of a file
+    name becomes ``\\xff``), control characters as escapes instead of terminal commands."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", _utf8(str(text)))
+
+
+def _utf8(value: str) -> str:
+    """``value`` without lone surrogates (what an undecodable byte of a file name becomes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
+
+
+def literal(text: object, style: str = "") -> Text:
+    """Document- or model-derived text, shown exactly as it is."""
+    return Text(printable(text), style=style)
+
+
+def print_json(data: Any) -> None:
+    """``data`` as JSON on stdout, in UTF-8 whatever the file names and texts contain."""
+    text = json.dumps(_json_safe(data), ensure_ascii=False, indent=2) + "\n"
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def _json_safe(data: Any) -> Any:
+    if isinstance(data, str):
+        return _utf8(data)
+    if isinstance(data, dict):
+        return {_json_safe(k): _json_safe(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_json_safe(v) for v in data]
+    if isinstance(data, Path):
+        return _json_safe(str(data))
+    return data
+
+
+def print_error(message: str) -> None:
+    """The one line a user sees for an error."""
+    err.print(Text.assemble(("error:", "red"), " ", literal(message)))
+
+
+def print_warning(message: str) -> None:
+    err.print(Text.assemble(("warning:", "yellow"), " ", literal(message)))
 
 
 def snippet(text: str, width: int = 160) -> str:
@@ -48,7 +116,7 @@ def ingest_progress(enabled: bool) -> Iterator:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[detail]}"),
+        TextColumn("{task.fields[detail]}", markup=False),
     )
     with Progress(*columns, console=err, transient=False) as bars:
         tasks: dict[str, TaskID] = {}
@@ -57,14 +125,16 @@ def ingest_progress(enabled: bool) -> Iterator:
             label = {"scan": "files", "read": "reading", "embed": "embedding"}.get(stage, stage)
             if stage not in tasks:
                 tasks[stage] = bars.add_task(label, total=max(total, 1), detail="")
-            shown = detail if len(detail) <= 40 else "…" + detail[-39:]
+            shown = printable(detail if len(detail) <= 40 else "…" + detail[-39:])
             bars.update(tasks[stage], completed=done, total=max(total, done, 1), detail=shown)
 
         yield update
 
 
 def print_ingest_report(report: IngestReport) -> None:
-    summary = Table(title=f"Ingested into {report.index}", show_header=True, header_style="bold")
+    summary = Table(
+        title=Text.assemble("Ingested into ", literal(report.index)), show_header=True, header_style="bold"
+    )
     for column in ("ingested", "unchanged", "skipped", "failed", "removed", "chunks embedded", "seconds"):
         summary.add_column(column, justify="right")
     summary.add_row(
@@ -82,61 +152,96 @@ def print_ingest_report(report: IngestReport) -> None:
         for f in listed[:_LISTED]:
             style = {"failed": "red", "skipped": "yellow"}.get(f.status, "")
             reason = f.reason or "; ".join(f.notes)
-            table.add_row(f.path, f"[{style}]{f.status}[/]" if style else f.status, reason)
+            table.add_row(literal(f.path), Text(f.status, style=style), literal(reason))
         out.print(table)
         if len(listed) > _LISTED:
             out.print(f"… and {len(listed) - _LISTED} more (use --json for the full report)")
     if report.rechunked:
         out.print("[yellow]Chunk settings changed: every file was chunked and embedded again.[/]")
+    for warning in getattr(report, "warnings", None) or []:  # IngestReport.warnings, where it exists
+        out.print(Text.assemble(("warning:", "yellow"), " ", literal(warning)))
 
 
 def print_hits(query: str, hits: list[Hit]) -> None:
     if not hits:
-        out.print(f"No match for {query!r}.")
+        out.print(Text.assemble("No match for ", literal(repr(query)), "."))
         return
     for rank, hit in enumerate(hits, 1):
         chunk = hit.chunk
-        where = f"  [dim]({chunk.section})[/]" if chunk.section else ""
-        out.print(f"[bold]{rank}. {chunk.label}[/]  score {hit.score:.4f}{where}", markup=True)
-        out.print(f"   {snippet(chunk.text)}", markup=False)
+        line = Text.assemble((f"{rank}. ", "bold"), literal(chunk.label, "bold"), f"  score {hit.score:.4f}")
+        if chunk.section:
+            line.append_text(Text.assemble("  ", literal(f"({chunk.section})", "dim")))
+        out.print(line)
+        out.print(Text.assemble("   ", literal(snippet(chunk.text))))
+
+
+_VERDICT_LINES = {
+    "not supported": (
+        "Not supported: no cited passage supports this answer; treat it with care",
+        "bold red",
+    ),
+    "partly supported": (
+        "Partly supported: some of its sentences have no supporting citation; check them",
+        "yellow",
+    ),
+}
 
 
 def print_citations(answer: Answer) -> None:
-    """The numbered citations below a streamed answer: span, support, quote."""
+    """Below a streamed answer: its verdict when it is not to be trusted, then the numbered
+    citations (span, support, quote), then the sentences removed from it and why."""
+    verdict = getattr(answer, "verdict", None)  # Answer.verdict, where it exists
     if answer.refused:
         out.print("[yellow]The documents do not contain the answer.[/]")
-        return
-    if not answer.citations:
-        out.print("[yellow]No citations: the answer is not backed by any shown source.[/]")
-        return
-    out.print("\n[bold]Citations[/]")
-    for citation in answer.citations:
-        if citation.support is None:
-            verdict = "[dim]not checked[/]"
-        elif citation.supported:
-            verdict = f"[green]supported[/] ({citation.support:.2f})"
+    else:
+        if verdict in _VERDICT_LINES:
+            line, style = _VERDICT_LINES[verdict]
+            out.print(Text(line, style=style))
+        if not answer.citations:
+            out.print("[yellow]No citations: the answer is not backed by any shown source.[/]")
         else:
-            verdict = f"[red]not supported[/] ({citation.support:.2f})"
-        out.print(f"  [bold]\\[S{citation.marker}][/] {escape(citation.label)}  {verdict}")
-        out.print(f"      “{escape(snippet(citation.quote, 220))}”")
+            out.print("\n[bold]Citations[/]")
+        for citation in answer.citations:
+            if citation.support is None:
+                judged = Text("not checked", style="dim")
+            elif citation.supported:
+                judged = Text.assemble(("supported", "green"), f" ({citation.support:.2f})")
+            else:
+                judged = Text.assemble(("not supported", "red"), f" ({citation.support:.2f})")
+            out.print(
+                Text.assemble(
+                    "  ", (f"[S{citation.marker}]", "bold"), " ", literal(citation.label), "  ", judged
+                )
+            )
+            out.print(Text.assemble("      “", literal(snippet(citation.quote, 220)), "”"))
     if answer.removed_sentences:
-        out.print("\n[bold]Removed as unsupported (--strict)[/]")
+        heading = (
+            "Removed: they follow an instruction found in a document"
+            if followed_instruction(answer)
+            else "Removed as unsupported (--strict)"
+        )
+        out.print(Text("\n" + heading, style="bold"))
         for sentence in answer.removed_sentences:
-            out.print(f"  - {escape(sentence)}")
+            out.print(Text.assemble("  - ", literal(sentence)))
+
+
+def followed_instruction(answer: Answer) -> bool:
+    """Whether the trace says sentences were removed for following an instruction in a document."""
+    return any("instruction" in event.lower() for event in answer.trace.events)
 
 
 def print_trace(answer: Answer) -> None:
     """How the answer was made: the router's decision, estimates, each call, notes."""
     trace = answer.trace
-    out.print(f"\n[bold]How this answer was made[/]: {answer.strategy}")
-    out.print(f"  decision: {escape(trace.decision)} — {escape(trace.reason)}")
+    out.print(Text.assemble(("\nHow this answer was made", "bold"), ": ", literal(answer.strategy)))
+    out.print(Text.assemble("  decision: ", literal(trace.decision), " — ", literal(trace.reason)))
     if trace.estimates:
         table = Table(title="Router estimates", header_style="bold")
         for column in ("strategy", "calls", "prompt tokens", "completion tokens", "seconds", "fits window"):
             table.add_column(column, justify="right" if column != "strategy" else "left")
         for name, e in trace.estimates.items():
             table.add_row(
-                name,
+                literal(name),
                 str(e["calls"]),
                 str(e["prompt_tokens"]),
                 str(e["completion_tokens"]),
@@ -150,7 +255,7 @@ def print_trace(answer: Answer) -> None:
     for i, call in enumerate(trace.calls, 1):
         calls.add_row(
             str(i),
-            call.role,
+            literal(call.role),
             str(call.prompt_tokens),
             str(call.completion_tokens),
             f"{call.seconds:.1f}",
@@ -161,18 +266,30 @@ def print_trace(answer: Answer) -> None:
     )
     out.print(calls)
     for event in trace.events:
-        out.print(f"  • {escape(event)}")
+        out.print(Text.assemble("  • ", literal(event)))
     for i, notes in enumerate(trace.notes, 1):
-        out.print(f"  [dim]worker {i} notes:[/] {escape(snippet(notes, 400))}")
+        out.print(Text.assemble("  ", (f"worker {i} notes:", "dim"), " ", literal(snippet(notes, 400))))
+
+
+def finished_line(record: dict[str, Any]) -> str:
+    """One batch result as a line: id, strategy, seconds, ok / refused / error."""
+    if record.get("error"):
+        status = f"error: {record['error']}"
+    else:
+        status = "refused" if record.get("refused") else "ok"
+    seconds = record.get("seconds")
+    took = f"{seconds:.1f} s" if isinstance(seconds, int | float) else "-"
+    return f"{record.get('id')} · {record.get('strategy') or '-'} · {took} · {status}"
 
 
 @contextmanager
-def batch_progress(total: int, enabled: bool) -> Iterator:
-    """A progress bar with ETA for a batch run; the callback takes each finished record."""
+def batch_progress(total: int, enabled: bool) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """A progress bar with ETA for a batch run; the callback takes each finished record.
+
+    Without a terminal (nohup, CI), one line per finished question instead.
+    """
     if not enabled:
-        yield lambda record: err.print(
-            f"{record['id']}: {'error: ' + record['error'] if record.get('error') else 'ok'}"
-        )
+        yield lambda record: err.print(literal(finished_line(record)))
         return
     columns = (
         TextColumn("answering"),
@@ -180,23 +297,27 @@ def batch_progress(total: int, enabled: bool) -> Iterator:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[last]}"),
+        TextColumn("{task.fields[last]}", markup=False),
     )
     with Progress(*columns, console=err) as bars:
         task = bars.add_task("answering", total=max(total, 1), last="")
 
-        def advance(record: dict) -> None:
+        def advance(record: dict[str, Any]) -> None:
             status = "error" if record.get("error") else "ok"
-            bars.update(task, advance=1, last=f"{record['id']}: {status}")
+            bars.update(task, advance=1, last=printable(f"{record['id']}: {status}"))
 
         yield advance
 
 
 @contextmanager
-def eval_progress(enabled: bool) -> Iterator:
-    """A progress bar over (question, strategy) pairs; calibration and ingest shown as its detail."""
+def eval_progress(enabled: bool) -> Iterator[Callable[[str, int, int, str], None]]:
+    """A progress bar over (question, strategy) pairs; calibration and ingest shown as its detail.
+
+    Without a terminal (nohup, CI), one line per finished pair and per stage instead, so a long
+    run shows it is alive.
+    """
     if not enabled:
-        yield lambda stage, done, total, detail: None
+        yield _eval_lines()
         return
     columns = (
         TextColumn("evaluating"),
@@ -204,28 +325,44 @@ def eval_progress(enabled: bool) -> Iterator:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[detail]}"),
+        TextColumn("{task.fields[detail]}", markup=False),
     )
     with Progress(*columns, console=err) as bars:
         task = bars.add_task("evaluating", total=1, detail="")
 
         def update(stage: str, done: int, total: int, detail: str) -> None:
             label = {"calibrate": "", "ingest": "indexing "}.get(stage, "")
-            bars.update(task, completed=done, total=max(total, 1), detail=f"{label}{detail}"[:60])
+            shown = printable(f"{label}{detail}"[:60])
+            bars.update(task, completed=done, total=max(total, 1), detail=shown)
 
         yield update
 
 
+def _eval_lines() -> Callable[[str, int, int, str], None]:
+    started = time.perf_counter()
+
+    def line(stage: str, done: int, total: int, detail: str) -> None:
+        if stage == "done":
+            err.print(literal(f"[{done}/{total}] {detail}"))
+        elif stage in ("calibrate", "ingest"):
+            what = "indexing " if stage == "ingest" else ""
+            err.print(literal(f"{what}{detail} ({time.perf_counter() - started:.0f} s in)"))
+
+    return line
+
+
 def print_eval_summary(folder: Path) -> None:
     """The per-strategy table of a finished report, and where the files are."""
-    text = (folder / "report.md").read_text()
+    text = (folder / "report.md").read_text(encoding="utf-8")
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
     if start is not None:
         end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
         for line in lines[start:end]:
-            out.print(line, markup=False, highlight=False)
+            out.print(literal(line))
     out.print(
-        f"\nreport: {folder / 'report.md'} (tables), {folder / 'report.json'} (every answer), "
-        f"plots in {folder}"
+        literal(
+            f"\nreport: {folder / 'report.md'} (tables), {folder / 'report.json'} (every answer), "
+            f"plots in {folder}"
+        )
     )

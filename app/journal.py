@@ -33,7 +33,7 @@ class Journal(Generic[T]):
 
 def append(path: Path, record: dict[str, Any] | bytes) -> None:
     """Append one record as a line, durably (flushed and fsynced)."""
-    line = record if isinstance(record, bytes) else json.dumps(record, ensure_ascii=False).encode("utf-8")
+    line = record if isinstance(record, bytes) else _dumps(record)
     with path.open("ab") as handle:
         handle.write(line.rstrip(b"\n") + b"\n")
         handle.flush()
@@ -71,6 +71,13 @@ def read(path: Path, parse: Callable[[bytes], T]) -> Journal[T]:
         with path.open("ab") as handle:  # a complete record without its newline: end the line
             handle.write(b"\n")
     return journal
+
+
+def _dumps(record: dict[str, Any]) -> bytes:
+    try:
+        return json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (an undecodable file name): escape it, stay UTF-8
+        return json.dumps(record).encode("ascii")
 
 
 def _is_json(line: bytes) -> bool:

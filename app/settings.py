@@ -7,17 +7,25 @@ receive the values they need, never this object.
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from ingest.errors import LongqaError
+
+STRATEGIES = ("auto", "full", "rag", "coa", "baseline")
+STRATEGY_LONG_NAMES = ("full_context", "retrieve_reason", "chain_of_agents")
+PREFERENCES = ("quality", "balanced", "cost")
 
 
 def _toml_file() -> Path:
@@ -58,12 +66,17 @@ class Settings(BaseSettings):
     judge: str | None = Field(None, description="backend that judges citation support (default: the model)")
     context_window: int | None = Field(None, ge=512, description="override the backend's context window")
     answer_tokens: int = Field(512, ge=16, description="tokens kept free for each answer")
-    strategy: str = Field("auto", description="auto, full, rag or coa")
+    strategy: str = Field("auto", description="auto, full, rag, coa or baseline (or their long names)")
     prefer: str = Field("balanced", description="quality, balanced or cost")
     k: int = Field(8, ge=1, description="chunks retrieve_reason retrieves")
     verify: bool = Field(True, description="judge each citation's support")
     strict: bool = Field(False, description="remove sentences no citation supports")
-    timeout: float = Field(600.0, gt=0, description="seconds to wait for a model server")
+    timeout: float = Field(
+        180.0,
+        gt=0,
+        description="total seconds a model call may take before it is abandoned (servers); "
+        "in-process models get at least 3× their estimated time",
+    )
     concurrency: int = Field(4, ge=1, description="questions in flight at once against a server")
     threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all)")
     api_key: str | None = Field(None, description="API key for an OpenAI-compatible server")
@@ -72,6 +85,33 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Any) -> Any:
         return Path(value).expanduser() if isinstance(value, str) else value
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGIES + STRATEGY_LONG_NAMES:
+            raise ValueError(
+                f"not a strategy; use {', '.join(STRATEGIES)} (or {', '.join(STRATEGY_LONG_NAMES)})"
+            )
+        return value
+
+    @field_validator("prefer")
+    @classmethod
+    def _known_preference(cls, value: str) -> str:
+        if value not in PREFERENCES:
+            raise ValueError(f"not a preference; use {', '.join(PREFERENCES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _overlap_below_half_a_chunk(self) -> Settings:
+        # the same rule as ingest's ChunkSettings, checked here so a bad flag, variable or TOML
+        # value fails where settings are made, naming the setting
+        if self.chunk_overlap >= self.chunk_tokens // 2:
+            raise ValueError(
+                f"chunk_overlap {self.chunk_overlap} must be less than half of chunk_tokens "
+                f"{self.chunk_tokens} (chunk_overlap < chunk_tokens / 2)"
+            )
+        return self
 
     @property
     def max_file_bytes(self) -> int:
@@ -91,5 +131,49 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings with CLI overrides applied (``None`` values mean "not given")."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings with CLI overrides applied (``None`` values mean "not given").
+
+    A bad value, from a flag, a ``LONGQA_*`` variable or the TOML file, is a one-line
+    LongqaError naming the setting and the rule it breaks.
+    """
+    _check_toml_file()
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise LongqaError(_settings_message(exc)) from None
+
+
+def _check_toml_file() -> None:
+    """The settings file, when one is named or present, must be readable TOML naming known settings."""
+    path = _toml_file()
+    if path.is_dir():
+        raise LongqaError(f"{path}: is a folder, not a TOML settings file")
+    if not path.exists():
+        if "LONGQA_CONFIG" in os.environ:
+            raise LongqaError(f"{path}: no such settings file (named by LONGQA_CONFIG)")
+        return
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise LongqaError(f"{path}: cannot read this settings file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LongqaError(f"{path}: settings file is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LongqaError(f"{path}: not valid TOML ({exc})") from None
+    for key in data:
+        if key not in Settings.model_fields:
+            close = difflib.get_close_matches(key, list(Settings.model_fields), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise LongqaError(f"{path}: unknown setting {key!r}{hint}")
+
+
+def _settings_message(exc: ValidationError) -> str:
+    """One line for the first problem (and how many more there are)."""
+    errors = exc.errors()
+    first = errors[0]
+    name = ".".join(str(part) for part in first["loc"])
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    reason = reason[:1].lower() + reason[1:]
+    line = f"setting {name} = {first.get('input')!r}: {reason}" if name else f"settings: {reason}"
+    more = len(errors) - 1
+    return line + (f" (and {more} more invalid setting{'s' if more > 1 else ''})" if more else "")

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from agents.answer import Trace
 from agents.backends import Backend
@@ -24,7 +23,7 @@ from agents.calls import Caller
 from agents.corpus import Corpus
 from agents.judge import Judge
 from agents.orchestrator import Answerer, AskOptions
-from app import components
+from app import components, journal
 from app.evaluation.calibration import Calibration, calibrate_judge
 from app.evaluation.dataset import EvalItem, load_dataset
 from app.evaluation.entailment import JudgeEntails
@@ -48,7 +47,8 @@ RESULTS = "results.jsonl"
 CALIBRATION = "calibration.json"
 
 Progress = Callable[[str, int, int, str], None]
-"""progress(stage, done, total, detail): stage is 'calibrate', 'ingest' or 'answer'."""
+"""progress(stage, done, total, detail): stage is 'calibrate', 'ingest', 'answer' (a pair starts)
+or 'done' (a pair finished: its id, strategy, model seconds and ok, refused or error)."""
 
 _RESULT = TypeAdapter(QuestionResult)
 _CALIBRATION = TypeAdapter(Calibration)
@@ -67,33 +67,39 @@ def strategy_names(requested: list[str] | None) -> list[str]:
     return names
 
 
+def _parse_result(line: bytes) -> QuestionResult:
+    try:
+        return _RESULT.validate_json(line)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(
+            f"not an evaluation result ({where + ': ' if where else ''}{first['msg']})"
+        ) from None
+
+
 def read_results(path: Path) -> dict[tuple[str, str], QuestionResult]:
-    """Finished results by (strategy, id); a torn last line is ignored (and cut off)."""
-    results: dict[tuple[str, str], QuestionResult] = {}
-    if not path.exists():
-        return results
-    data = path.read_bytes()
-    good = 0
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
-            break
-        try:
-            result = _RESULT.validate_json(line)
-        except ValueError:
-            break
-        results[(result.strategy, result.id)] = result
-        good += len(line)
-    if good < len(data):
-        with path.open("r+b") as handle:
-            handle.truncate(good)
-    return results
+    """Finished results by (strategy, id).
+
+    Every valid result is kept wherever it is; a line that is not a result is logged as a warning
+    (file:line) and left in the file; only a torn last line (a killed run) is cut off.
+    """
+    read = journal.read(path, _parse_result)
+    for number, reason in read.skipped:
+        log.warning("%s:%d: %s; left in place and ignored", path, number, reason)
+    return {(result.strategy, result.id): result for _, result in read.records}
 
 
-def _append(path: Path, result: QuestionResult) -> None:
-    with path.open("ab") as handle:
-        handle.write(_RESULT.dump_json(result) + b"\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+def _append(
+    path: Path, result: QuestionResult, progress: Progress | None = None, done: int = 0, total: int = 0
+) -> None:
+    """Append one scored result durably, then report it (one line per finished pair)."""
+    journal.append(path, _RESULT.dump_json(result))
+    if progress:
+        status = f"error: {result.error}" if result.error else ("refused" if result.refused else "ok")
+        progress(
+            "done", done, total, f"{result.id} · {result.strategy} · {result.cost.seconds:.1f} s · {status}"
+        )
 
 
 def calibration_for(judge: Judge, out: Path, progress: Progress | None = None) -> Calibration:
@@ -165,8 +171,8 @@ def run_evaluation(
                 for name in names:
                     if (name, item.id) not in done:
                         done[(name, item.id)] = result = score(item, name, None, error=reason)
-                        _append(out / RESULTS, result)
                         count += 1
+                        _append(out / RESULTS, result, progress, count, total)
             continue
         with components.open_index(settings, folder) as index:
             answerer = Answerer(Corpus(index, components.searcher(settings, index)), model, options=options)
@@ -177,8 +183,8 @@ def run_evaluation(
                     if progress:
                         progress("answer", count, total, f"{item.id} · {name}")
                     done[(name, item.id)] = result = _answer_and_score(answerer, judge, item, name, options)
-                    _append(out / RESULTS, result)
                     count += 1
+                    _append(out / RESULTS, result, progress, count, total)
     if progress:
         progress("answer", total, total, "writing the report")
     results = [done[(name, item.id)] for name in names for item in items]

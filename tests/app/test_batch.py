@@ -132,3 +132,19 @@ def test_bad_question_files_are_one_line_errors(tmp_path: Path) -> None:
     dup.write_text('{"id": "a", "question": "x"}\n{"id": "a", "question": "y"}\n')
     with pytest.raises(LongqaError, match="question id 'a' appears twice"):
         read_questions(dup)
+
+
+def test_question_files_that_cannot_be_read_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(LongqaError, match="is a folder, not a questions file"):
+        read_questions(tmp_path)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes(b"Caf\xe9?\n")
+    with pytest.raises(LongqaError, match=r"latin1\.txt: not UTF-8 text \(byte 3 is 0xe9\)"):
+        read_questions(latin1)
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n  \n")
+    with pytest.raises(LongqaError, match=r"blank\.jsonl: no questions in this file"):
+        read_questions(blank)
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes('\ufeff{"id": "a", "question": "With a byte-order mark?"}\n'.encode())
+    assert [q.id for q in read_questions(bom)] == ["a"]

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from agents.answer import Answer, Trace
+from app import components
+from app.cli import run
+from ingest.chunking import ChunkSettings
+from retrieval.indexer import ingest
+from tests.agents.fakes import scripted
+from tests.conftest import ROOT, HashEmbedder
 
 
 def longqa(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,3 +68,107 @@ def test_search_without_index_is_one_line_error(tmp_path: Path) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: no index at")
     assert "Traceback" not in result.stderr
+
+
+# ------------------------------------------------- in process, with the hash embedder and fakes
+class _FakeAnswerer:
+    """Stands where components.answerer's Answerer stands: answers every question the same way."""
+
+    def __init__(self, answer: Callable[[str], Answer]) -> None:
+        self.answer = answer
+        self.backend = type("Backend", (), {"concurrency": 1})()
+
+    def ask(self, question: str, on_token: object = None, on_status: object = None) -> Answer:
+        return self.answer(question)
+
+
+class _Partly(Answer):
+    verdict = "partly supported"
+
+
+@pytest.fixture
+def hashed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An index built with the hash embedder, which the CLI then opens with it too."""
+    monkeypatch.setattr(components, "embedder", lambda settings: HashEmbedder())
+    monkeypatch.chdir(tmp_path)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "install.md").write_text("# Installing\n\nYou need at least 50 MB of free disk space.\n")
+    ingest([docs], tmp_path / "ix", HashEmbedder(), ChunkSettings())
+    return tmp_path / "ix"
+
+
+def test_batch_without_a_terminal_prints_a_line_per_question_and_names_bad_lines(
+    hashed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def answer(question: str) -> Answer:
+        return _Partly(question, "50 MB.", [], "full_context", question.startswith("Price"), Trace())
+
+    monkeypatch.setattr(components, "answerer", lambda settings, opened: _FakeAnswerer(answer))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"id": "disk", "question": "Disk?"}\n{"id": "price", "question": "Price?"}\n')
+    out, table = tmp_path / "answers.jsonl", tmp_path / "answers.csv"
+    out.write_text('{"note": "written by another tool"}\n')
+    args = ["--questions", questions, "--index", hashed, "--out", out, "--csv", table]
+    status = run(["batch", *map(str, args)])
+    stderr = capsys.readouterr().err
+    assert status == 0, stderr
+    lines = stderr.splitlines()
+    assert f"warning: {out}:1: a record without an 'id'; left in place and ignored" in lines
+    assert any(re.fullmatch(r"disk · full_context · \d+\.\d s · ok", line) for line in lines), lines
+    assert any(re.fullmatch(r"price · full_context · \d+\.\d s · refused", line) for line in lines), lines
+    assert out.read_text().startswith('{"note": "written by another tool"}\n')
+    records = [json.loads(line) for line in out.read_text().splitlines()[1:]]
+    assert [r["verdict"] for r in records] == ["partly supported", "partly supported"]
+    rows = list(csv.DictReader(table.open()))
+    assert [(r["id"], r["verdict"]) for r in rows] == [
+        ("disk", "partly supported"),
+        ("price", "partly supported"),
+    ]
+
+
+def test_eval_without_a_terminal_prints_a_line_per_finished_pair(
+    hashed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.eval.test_runner import dataset, reply
+
+    _, backend = scripted(reply=reply)
+    monkeypatch.setattr(components, "backend", lambda settings, spec=None: backend)
+    (tmp_path / "eval").mkdir()
+    data = dataset(tmp_path / "eval")
+    status = run(["eval", str(data), "--out", str(tmp_path / "report"), "--strategies", "full"])
+    stderr = capsys.readouterr().err
+    assert status == 0, stderr
+    done = [line for line in stderr.splitlines() if line.startswith("[")]
+    assert len(done) == 3, stderr
+    assert re.fullmatch(r"\[1/3\] disk · full_context · \d+\.\d s · ok", done[0])
+    assert re.fullmatch(r"\[3/3\] price · full_context · \d+\.\d s · refused", done[2])
+
+
+def test_ui_restricts_streamlit_to_the_loopback_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess as subprocess_module
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(subprocess_module, "call", lambda command, env: started.append(command) or 0)
+    assert run(["ui", "--port", "8600"]) == 0
+    options = dict(zip(started[0][5::2], started[0][6::2], strict=False))
+    assert options["--server.address"] == "127.0.0.1" and options["--server.port"] == "8600"
+    assert options["--server.enableXsrfProtection"] == "true" and options["--server.enableCORS"] == "true"
+    given = list(zip(started[0][5::2], started[0][6::2], strict=False))
+    assert sorted(v for k, v in given if k == "--server.allowedHosts") == ["127.0.0.1", "localhost"]
+    assert sorted(v for k, v in given if k == "--server.corsAllowedOrigins") == [
+        "http://127.0.0.1:8600",
+        "http://localhost:8600",
+    ]
+
+
+def test_the_ingest_report_prints_its_warnings_literally(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.console import print_ingest_report
+    from retrieval.indexer import FileOutcome, IngestReport
+
+    report = IngestReport("ix[red]", [FileOutcome("a[tag].md", "failed", "bad :x: [/bold]")], {})
+    report.warnings = ["notes[tag].md: :x: looks like [bold]markup[/bold]"]  # type: ignore[attr-defined]
+    print_ingest_report(report)
+    stdout = capsys.readouterr().out
+    assert "Ingested into ix[red]" in stdout and "a[tag].md" in stdout and "bad :x: [/bold]" in stdout
+    assert "warning: notes[tag].md: :x: looks like [bold]markup[/bold]" in stdout
