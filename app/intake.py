@@ -4,12 +4,15 @@ Uploads are saved into the collection's ``files/`` folder (see ``app.uploads``) 
 ingested, so unchanged files cost a hash and nothing more; a folder on the server is ingested
 where it is. Either way the result is one row per file of this add: ingested, unchanged, skipped,
 failed, removed, or refused at upload, each with its reason. An uploaded file that cannot be read
-is not kept, so that it does not fail again at every later add. This module never touches
-Streamlit.
+is not kept, so that it does not fail again at every later add; and when the ingest itself stops
+with an error, everything this add saved is removed again, so that one bad upload never stays in
+the collection to break every later add. This module never touches Streamlit.
 """
 
 from __future__ import annotations
 
+import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +27,9 @@ Progress = Callable[[str, int, int, str], None]
 Upload = tuple[str, bytes]  # (file name, content)
 
 PROBLEMS = ("failed", "refused")
+NOT_KEPT = " (the upload was not kept)"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,28 @@ def _under(path: str, rels: set[str]) -> bool:
     return any(path == rel or path.startswith(rel + "/") for rel in rels)
 
 
+def _note(path: str, notes: dict[str, str]) -> str:
+    path = path.removeprefix("files/")
+    return next((note for rel, note in notes.items() if note and _under(path, {rel})), "")
+
+
+def _take_back(files: Path, saved: list[Saved]) -> None:
+    """Remove what this add wrote, leaving the collection's files as they were before it."""
+    for item in saved:
+        if not item.new or item.path.parent != files:
+            continue
+        if item.path.is_dir() and not item.path.is_symlink():
+            shutil.rmtree(item.path, ignore_errors=True)
+        else:
+            item.path.unlink(missing_ok=True)
+
+
+def _stopped(exc: Exception) -> str:
+    if isinstance(exc, LongqaError):
+        return f"the ingest stopped: {exc}"
+    return f"the ingest stopped: {type(exc).__name__}: {exc}"
+
+
 def add_uploads(
     settings: Settings,
     collection: Collection,
@@ -81,6 +109,7 @@ def add_uploads(
             f"{collection.name!r} was opened from an index folder and takes no uploads: "
             "add a folder on the server instead"
         )
+    files = collection.files
     tick = progress or (lambda *_: None)
     limits = limits or upload_limits(settings)
     rows: list[Row] = []
@@ -88,21 +117,36 @@ def add_uploads(
     for n, (name, data) in enumerate(uploads):
         tick("save", n, len(uploads), name)
         try:
-            saved.append(save_upload(name, data, collection.files, limits))
+            saved.append(save_upload(name, data, files, limits))
         except UploadError as exc:
             rows.append(Row(name, "refused", _reason(exc, name)))
     for item in saved:
         rows += [Row(entry, "skipped", reason) for entry, reason in item.left_out]
     if not saved:
         return Added(rows, time.perf_counter() - started)
-    report = ingest(settings, collection, [collection.files], progress)
-    rels = {item.path.relative_to(collection.files).as_posix() for item in saved}
+    notes: dict[str, str] = {}  # the first upload saved at a path says what happened to it
+    for item in saved:
+        notes.setdefault(item.path.relative_to(files).as_posix(), item.note)
+    rels = set(notes)
+    new = {item.path.relative_to(files).as_posix() for item in saved if item.new}
+    try:
+        report = ingest(settings, collection, [files], progress)
+    except BaseException as exc:
+        _take_back(files, saved)
+        if not isinstance(exc, Exception):
+            raise
+        log.warning("ingest into %r stopped; this add's uploads were removed", collection.name, exc_info=True)
+        why = _stopped(exc)
+        rows += [Row(rel, "failed", why + (NOT_KEPT if rel in new else "")) for rel in notes]
+        return Added(rows, time.perf_counter() - started)
     for outcome in report.files:
         if _under(outcome.path, rels) or outcome.status == "removed":
-            reason = outcome.reason or "; ".join(outcome.notes)
-            if outcome.status in ("failed", "skipped") and outcome.path.removeprefix("files/") in rels:
-                (collection.files / outcome.path.removeprefix("files/")).unlink(missing_ok=True)
-                reason += " (the upload was not kept)"
+            path = outcome.path.removeprefix("files/")
+            said = outcome.reason or "; ".join(outcome.notes)
+            reason = "; ".join(text for text in (_note(path, notes), said) if text)
+            if outcome.status in ("failed", "skipped") and path in new:
+                (files / path).unlink(missing_ok=True)
+                reason += NOT_KEPT
             rows.append(Row(outcome.path, outcome.status, reason, outcome.chunks, outcome.pages))
     return Added(rows, time.perf_counter() - started)
 

@@ -83,10 +83,15 @@ def test_a_zip_without_one_top_folder_unpacks_into_a_folder_named_after_it(tmp_p
     assert saved.path == tmp_path / "notes" and (tmp_path / "notes" / "b" / "c.md").read_bytes() == b"# C\n"
 
 
-def test_uploading_a_zip_again_replaces_its_folder(tmp_path: Path) -> None:
-    extract_zip("p.zip", make_zip([("p/old.py", b"x = 1\n")]), tmp_path)
-    extract_zip("p.zip", make_zip([("p/new.py", b"y = 2\n")]), tmp_path)
-    assert [f.name for f in (tmp_path / "p").iterdir()] == ["new.py"]
+def test_a_different_zip_of_the_same_folder_is_unpacked_beside_it_never_over_it(tmp_path: Path) -> None:
+    first = extract_zip("p.zip", make_zip([("p/old.py", b"x = 1\n")]), tmp_path)
+    second = extract_zip("p.zip", make_zip([("p/new.py", b"y = 2\n")]), tmp_path)
+    assert first.path == tmp_path / "p" and [f.name for f in first.path.iterdir()] == ["old.py"]
+    assert second.path == tmp_path / "p (2)" and [f.name for f in second.path.iterdir()] == ["new.py"]
+    assert second.new and second.note.startswith("saved as p (2): a different folder of that name")
+    again = extract_zip("p.zip", make_zip([("p/new.py", b"y = 2\n")]), tmp_path)
+    assert again.path == tmp_path / "p (2)" and not again.new  # the same folder: nothing written
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["p", "p (2)"]
 
 
 @pytest.mark.parametrize(
