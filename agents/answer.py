@@ -77,10 +77,28 @@ class Answer:
     strategy: str
     refused: bool
     trace: Trace
-    removed_sentences: list[str] = field(default_factory=list)  # dropped by --strict
+    # dropped: following an instruction found in a document, or (--strict) supported by no citation
+    removed_sentences: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """How far the judge backs the answer: "refused"; "not checked" (no citation judged);
+        "supported" (every cited sentence has a supporting citation), "not supported" (none
+        has), or "partly supported"."""
+        if self.refused:
+            return "refused"
+        judged = [c for c in self.citations if c.support is not None]
+        if not judged:
+            return "not checked"
+        cited = {c.sentence for c in judged}
+        backed = {c.sentence for c in judged if c.supported}
+        if backed == cited:
+            return "supported"
+        return "partly supported" if backed else "not supported"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["verdict"] = self.verdict
         data["citations"] = [
             {**asdict(c), "label": c.label, "supported": c.supported} for c in self.citations
         ]

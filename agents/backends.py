@@ -18,6 +18,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -35,6 +36,8 @@ _PRIORS = {
 _GGUF_PRIOR = Speed(prefill=80, decode=15)
 _SERVER_PRIOR = Speed(prefill=4000, decode=60)
 _ENGINE_PRIOR = Speed(prefill=8000, decode=80)
+DEFAULT_TIMEOUT = 180.0  # seconds a model call may take; long calls get 3× their estimate
+_PROBE_SECONDS = 30.0  # asking a server what it serves never takes longer than this
 
 
 @dataclass
@@ -52,13 +55,26 @@ class Backend:
     exact_counts: bool = True
     description: str = ""
     answer_tokens: int = 512  # the budget kept free for each answer
+    timeout: float = DEFAULT_TIMEOUT  # total seconds a call may take (see ``deadline``)
+    # chat-model options that make one call itself give up after N seconds (servers), so an
+    # abandoned call does not outlive its deadline by much
+    call_timeout: Callable[[float], dict[str, Any]] | None = None
 
     @property
     def speed(self) -> Speed:
         return self.speeds.get(self.spec, self.prior)
 
+    @property
+    def is_server(self) -> bool:
+        return self.spec.startswith("openai:")
+
     def estimate_seconds(self, prompt_tokens: int, completion_tokens: int) -> float:
         return self.speed.seconds(prompt_tokens, completion_tokens)
+
+    def deadline(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """Seconds one call may take in all, retries included: the timeout, or three times the
+        call's estimated time when that is longer (a CPU model reading a long prompt)."""
+        return max(self.timeout, 3.0 * self.estimate_seconds(prompt_tokens, completion_tokens))
 
     def record(
         self, prompt_tokens: int, completion_tokens: int, first_token_seconds: float, seconds: float
@@ -76,6 +92,7 @@ class Backend:
         count_text: Callable[[str], int] | None = None,
         prior: Speed | None = None,
         answer_tokens: int = 512,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> Backend:
         """Any LangChain chat model; tokens counted in cl100k unless a counter is given."""
         counter = count_text or cl100k_tokens
@@ -88,6 +105,7 @@ class Backend:
             prior=prior or _SERVER_PRIOR,
             exact_counts=count_text is not None,
             answer_tokens=answer_tokens,
+            timeout=timeout,
         )
 
 
@@ -96,23 +114,30 @@ def load_backend(
     speeds: SpeedBook | None = None,
     context_window: int | None = None,
     answer_tokens: int = 512,
-    timeout: float = 600.0,
+    timeout: float = DEFAULT_TIMEOUT,
     concurrency: int = 4,
     api_key: str | None = None,
     threads: int | None = None,
 ) -> Backend:
-    """The backend a spec names; a clear one-line error for a bad spec or an unreachable server."""
+    """The backend a spec names; a clear one-line error for a bad spec or an unreachable server.
+
+    ``timeout`` is the total seconds one model call may take (``Backend.deadline``)."""
     kind, _, target = spec.partition(":")
     speeds = speeds or SpeedBook(None)
     if not target:
         raise LongqaError(f"model spec {spec!r} should look like llamacpp:default, openai:URL or vllm:MODEL")
+    if timeout <= 0:
+        raise LongqaError(f"the model timeout must be a positive number of seconds, not {timeout}")
     if kind == "llamacpp":
-        return _llamacpp(spec, target, speeds, context_window, answer_tokens, threads)
-    if kind == "openai":
-        return _openai(spec, target, speeds, context_window, answer_tokens, timeout, concurrency, api_key)
-    if kind == "vllm":
-        return _vllm(spec, target, speeds, context_window, answer_tokens)
-    raise LongqaError(f"unknown model backend {kind!r} in {spec!r}: use llamacpp:, openai: or vllm:")
+        backend = _llamacpp(spec, target, speeds, context_window, answer_tokens, threads)
+    elif kind == "openai":
+        backend = _openai(spec, target, speeds, context_window, answer_tokens, timeout, concurrency, api_key)
+    elif kind == "vllm":
+        backend = _vllm(spec, target, speeds, context_window, answer_tokens)
+    else:
+        raise LongqaError(f"unknown model backend {kind!r} in {spec!r}: use llamacpp:, openai: or vllm:")
+    backend.timeout = timeout
+    return backend
 
 
 def _llamacpp(
@@ -160,16 +185,16 @@ def _openai(
     concurrency: int,
     api_key: str | None,
 ) -> Backend:
-    from agents.openai_compat import ServerTokenizer, chat_model, probe
+    from agents.openai_compat import ServerTokenizer, call_timeout, chat_model, probe
 
     url, _, model = target.partition("#")  # openai:http://host:8000/v1#model-name picks a model
-    info = probe(url, model or None)
+    info = probe(url, model or None, timeout=min(timeout, _PROBE_SECONDS))
     window = context_window or info.context_window
     if not window:
         raise LongqaError(
             f"the server at {info.base_url} does not report its context window; pass --context-window N"
         )
-    tokenizer = ServerTokenizer(info)
+    tokenizer = ServerTokenizer(info, timeout=min(timeout, _PROBE_SECONDS))
     return Backend(
         spec=spec,
         chat=chat_model(info, answer_tokens, timeout, api_key=api_key),
@@ -182,6 +207,8 @@ def _openai(
         exact_counts=tokenizer.exact,
         description=f"{info.model} at {info.base_url}",
         answer_tokens=answer_tokens,
+        timeout=timeout,
+        call_timeout=call_timeout,
     )
 
 

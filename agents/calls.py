@@ -4,17 +4,28 @@ Every call any strategy makes goes through ``Caller.call``: it refuses a prompt 
 leave the answer budget free in the window (strategies fit their prompts first; this is the
 last guard), streams tokens to a callback, records tokens and seconds in the trace, feeds the
 speed book, and turns a failing server into one line that names it.
+
+A call never waits without limit: the model's stream is read on a worker thread while the
+calling thread waits for its pieces, at most until the call's deadline (``Backend.deadline``:
+the backend's timeout, or three times the call's estimated time when that is longer). A server
+that accepts a request and never answers, or stops in the middle, costs the deadline, not an
+hour. An abandoned stream is closed as soon as it yields again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
+import queue
+import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from agents.answer import CallRecord, Trace
 from agents.backends import Backend
@@ -23,6 +34,7 @@ from ingest.errors import LongqaError
 log = logging.getLogger(__name__)
 
 TokenSink = Callable[[str], None]
+_STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")  # the openai client's, before the server's words
 
 
 class BudgetError(LongqaError):
@@ -36,18 +48,81 @@ class CallResult:
     record: CallRecord
 
 
-def _describe_failure(exc: Exception, backend: Backend) -> str:
-    name = type(exc).__name__
+def _who(backend: Backend) -> str:
     where = backend.description or backend.spec
-    text = (str(exc) or name).splitlines()[0]
-    if "Connection" in name or "refused" in text.lower():
-        return f"model server {where} is not reachable: {text}"
-    if "Timeout" in name:
-        return f"model server {where} timed out: {text}"
+    return f"model server {where}" if backend.is_server else f"model {where}"
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def too_slow(backend: Backend, seconds: float, received: int = 0) -> str:
+    """The one line for a call that outlived its deadline."""
+    within = f"{round(seconds, 1):g} s; raise --timeout if it is just slow"
+    if received:
+        return f"{_who(backend)} stopped in the middle of its answer and gave no more within {within}"
+    return f"{_who(backend)} gave no answer within {within}"
+
+
+def _describe_failure(exc: Exception, backend: Backend, seconds: float) -> str:
+    who = _who(backend)
+    chain = list(_causes(exc))
+    names = " ".join(type(e).__name__ for e in chain)
+    text = _first_line(str(exc) or type(exc).__name__)
+    if any("refused" in str(e).lower() for e in chain):
+        return f"{who} is not reachable: connection refused (is the server running?)"
+    if "Timeout" in names:
+        return too_slow(backend, seconds)
     status = getattr(exc, "status_code", None)
     if status is not None:
-        return f"model server {where} answered HTTP {status}: {text}"
-    return f"model call to {where} failed: {name}: {text}"
+        return f"{who} answered HTTP {status}: {_STATUS_PREFIX.sub('', text)}"
+    if "Connection" in names or "ConnectError" in names:
+        detail = next((str(e) for e in reversed(chain) if str(e)), text)
+        return f"{who} is not reachable: {_first_line(detail)}"
+    if "RemoteProtocolError" in names or "ReadError" in names:
+        return f"{who} broke off the connection in the middle of its answer"
+    if "No generation chunks" in text or "DecodeError" in names:
+        return f"{who} sent something that is not a chat completion stream"
+    return f"the call to {who} failed: {type(exc).__name__}: {text}"
+
+
+class _End:
+    """The stream's end, or the exception that ended it."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+def _read(
+    stream: Callable[[], Iterator[AIMessageChunk]], pieces: queue.Queue[Any], abandoned: threading.Event
+) -> None:
+    """Runs on the worker thread: every chunk of the stream into ``pieces``, then an ``_End``."""
+    try:
+        iterator = stream()
+        try:
+            for chunk in iterator:
+                if abandoned.is_set():
+                    break
+                pieces.put(chunk)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()  # stops a local model's generation; releases a server's connection
+    except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, which decides
+        pieces.put(_End(exc))
+    else:
+        pieces.put(_End())
 
 
 class Caller:
@@ -78,12 +153,17 @@ class Caller:
                 f"{self.backend.context_window}-token window of {self.backend.spec}"
             )
         started = time.perf_counter()
+        deadline = self.backend.deadline(prompt_tokens, limit)
+        if self.backend.call_timeout is not None:
+            options = {**self.backend.call_timeout(deadline), **options}
         first: float | None = None
         pieces: list[str] = []
         metadata: dict[str, Any] = {}
         usage: dict[str, Any] = {}
-        try:
-            for chunk in self.backend.chat.stream(messages, max_tokens=limit, **options):
+        with contextlib.closing(
+            self._stream(messages, deadline, started, max_tokens=limit, **options)
+        ) as chunks:
+            for chunk in chunks:
                 text = chunk.content if isinstance(chunk.content, str) else ""
                 if text:
                     if first is None:
@@ -96,11 +176,6 @@ class Caller:
                         metadata[key] = value
                 if chunk.usage_metadata:
                     usage = dict(chunk.usage_metadata.items())
-        except LongqaError:
-            raise
-        except Exception as exc:  # servers fail in many ways; the user gets one line
-            log.debug("model call failed", exc_info=True)
-            raise LongqaError(_describe_failure(exc, self.backend)) from exc
         seconds = time.perf_counter() - started
         text = "".join(pieces)
         completion_tokens = usage.get("output_tokens") or (self.backend.count_text(text) if text else 0)
@@ -112,3 +187,42 @@ class Caller:
         cached = (usage.get("input_token_details") or {}).get("cache_read") or 0  # a reused KV prefix
         self.backend.record(int(prompt_used) - int(cached), int(completion_tokens), first_seconds, seconds)
         return CallResult(text, metadata, record)
+
+    def _stream(
+        self, messages: list[BaseMessage], deadline: float, started: float, **options: Any
+    ) -> Iterator[AIMessageChunk]:
+        """The model's chunks as they come, read on a worker thread; a LongqaError naming the
+        model when the stream fails or is not over ``deadline`` seconds after ``started``."""
+        pieces: queue.Queue[Any] = queue.Queue()
+        abandoned = threading.Event()
+        context = contextvars.copy_context()  # langchain's callbacks and tracing live in context vars
+
+        def stream() -> Iterator[AIMessageChunk]:
+            return self.backend.chat.stream(messages, **options)
+
+        worker = threading.Thread(
+            target=context.run, args=(_read, stream, pieces, abandoned), name="longqa-model-call", daemon=True
+        )
+        worker.start()
+        received = 0
+        try:
+            while True:
+                left = started + deadline - time.perf_counter()
+                try:
+                    item = pieces.get(timeout=max(left, 0.0)) if left > 0 else pieces.get_nowait()
+                except queue.Empty:
+                    log.debug("model call abandoned after %.1f s (%d chunks)", deadline, received)
+                    raise LongqaError(too_slow(self.backend, deadline, received)) from None
+                if isinstance(item, _End):
+                    if item.error is None:
+                        return
+                    if isinstance(item.error, LongqaError):
+                        raise item.error
+                    if not isinstance(item.error, Exception):
+                        raise item.error
+                    log.debug("model call failed", exc_info=item.error)
+                    raise LongqaError(_describe_failure(item.error, self.backend, deadline)) from item.error
+                received += 1
+                yield item
+        finally:
+            abandoned.set()  # the worker stops at its next chunk (if it ever comes)

@@ -4,7 +4,8 @@ through langchain-openai's chat model.
 The server is asked what it serves (``/v1/models``), how large its window is (vLLM's
 ``max_model_len``, llama.cpp's ``/props``) and how it tokenizes (vLLM's ``/tokenize``,
 llama-cpp-python's ``/extras/tokenize/count``, llama.cpp's ``/tokenize``). A server that is
-down or answers nonsense gives one line naming the endpoint.
+down or answers nonsense gives one line naming the endpoint. Nothing here waits without limit:
+the probe has a total deadline, and every chat request one (``call_timeout``).
 """
 
 from __future__ import annotations
@@ -40,17 +41,35 @@ def _root(base_url: str) -> str:
     return base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
 
 
-def _get(client: httpx.Client, url: str, attempts: int = 3) -> httpx.Response:
+def _seconds_left(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
+def _limits(seconds: float) -> httpx.Timeout:
+    """Timeouts for a request that must be over within ``seconds``: a connection gets a third of
+    them (at most 10 s), so even a retried connect fits."""
+    return httpx.Timeout(seconds, connect=min(10.0, seconds / 3))
+
+
+def _get(
+    client: httpx.Client, url: str, deadline: float, timeout: float, attempts: int = 3
+) -> httpx.Response:
+    """GET ``url``, retrying a refused or dropped connection (while time is left before ``deadline``)."""
     delay = 0.5
     for attempt in range(attempts):
+        left = _seconds_left(deadline)
+        if left <= 0:
+            raise ServerError(f"the model server at {url} gave no answer within {timeout:g} s")
         try:
-            response = client.get(url)
+            response = client.get(url, timeout=_limits(left))
             response.raise_for_status()
             return response
         except httpx.HTTPStatusError as exc:
             raise ServerError(f"model server at {url} answered HTTP {exc.response.status_code}") from exc
+        except httpx.TimeoutException as exc:
+            raise ServerError(f"the model server at {url} gave no answer within {timeout:g} s") from exc
         except httpx.HTTPError as exc:
-            if attempt == attempts - 1:
+            if attempt == attempts - 1 or _seconds_left(deadline) <= delay:
                 raise ServerError(f"cannot reach the model server at {url}: {_reason(exc)}") from exc
             time.sleep(delay)
             delay *= 2
@@ -65,31 +84,44 @@ def _reason(exc: BaseException) -> str:
 
 
 def probe(base_url: str, model: str | None = None, timeout: float = 10.0) -> ServerInfo:
-    """What the server at ``base_url`` serves, its window and how to count its tokens."""
+    """What the server at ``base_url`` serves, its window and how to count its tokens; all
+    within ``timeout`` seconds (optional endpoints that do not answer in time are skipped)."""
+    deadline = time.monotonic() + timeout
     base_url = base_url.rstrip("/")
     if not base_url.endswith("/v1"):
         base_url += "/v1"
-    with httpx.Client(timeout=timeout) as client:
-        response = _get(client, f"{base_url}/models")
+    with httpx.Client(timeout=_limits(timeout)) as client:
+        response = _get(client, f"{base_url}/models", deadline, timeout)
         try:
             models = response.json()["data"]
         except (ValueError, KeyError, TypeError) as exc:
             raise ServerError(f"{base_url}/models did not return an OpenAI model list") from exc
+        if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+            raise ServerError(f"{base_url}/models did not return an OpenAI model list")
         if not models:
             raise ServerError(f"{base_url}/models lists no model")
         entry = next((m for m in models if m.get("id") == model), None) if model else models[0]
         if entry is None:
             raise ServerError(f"{base_url} does not serve {model!r} (it serves {models[0].get('id')!r})")
+        if not isinstance(entry.get("id"), str):
+            raise ServerError(f"{base_url}/models did not return an OpenAI model list")
         window = entry.get("max_model_len") or (entry.get("meta") or {}).get("n_ctx")
         if window is None:
-            window = _props_window(client, base_url)
-        tokenizer = _tokenizer_style(client, base_url, entry["id"])
-    return ServerInfo(base_url, entry["id"], int(window) if window else None, tokenizer)
-
-
-def _props_window(client: httpx.Client, base_url: str) -> int | None:
+            window = _props_window(client, base_url, deadline)
+        tokenizer = _tokenizer_style(client, base_url, entry["id"], deadline)
     try:
-        response = client.get(f"{_root(base_url)}/props")
+        size = int(window) if window else None
+    except (TypeError, ValueError):
+        size = None
+    return ServerInfo(base_url, entry["id"], size, tokenizer)
+
+
+def _props_window(client: httpx.Client, base_url: str, deadline: float) -> int | None:
+    left = _seconds_left(deadline)
+    if left <= 0:
+        return None
+    try:
+        response = client.get(f"{_root(base_url)}/props", timeout=_limits(left))
         if response.status_code == 200:
             return int(response.json()["default_generation_settings"]["n_ctx"])
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
@@ -97,7 +129,7 @@ def _props_window(client: httpx.Client, base_url: str) -> int | None:
     return None
 
 
-def _tokenizer_style(client: httpx.Client, base_url: str, model: str) -> str:
+def _tokenizer_style(client: httpx.Client, base_url: str, model: str, deadline: float) -> str:
     root = _root(base_url)
     attempts = [
         ("vllm", f"{root}/tokenize", {"model": model, "prompt": "hello"}, "count"),
@@ -105,11 +137,14 @@ def _tokenizer_style(client: httpx.Client, base_url: str, model: str) -> str:
         ("llama.cpp", f"{root}/tokenize", {"content": "hello"}, "tokens"),
     ]
     for style, url, body, key in attempts:
+        left = _seconds_left(deadline)
+        if left <= 0:
+            break
         try:
-            response = client.post(url, json=body)
+            response = client.post(url, json=body, timeout=_limits(left))
             if response.status_code == 200 and key in response.json():
                 return style
-        except (httpx.HTTPError, ValueError):
+        except (httpx.HTTPError, ValueError, TypeError):
             continue
     log.info("%s offers no tokenize endpoint; token counts are estimated", base_url)
     return "estimate"
@@ -122,7 +157,7 @@ class ServerTokenizer:
 
     def __init__(self, info: ServerInfo, timeout: float = 30.0) -> None:
         self.info = info
-        self._client = httpx.Client(timeout=timeout)
+        self._client = httpx.Client(timeout=_limits(timeout))
         self.count = functools.lru_cache(maxsize=65536)(self._count)
 
     @property
@@ -155,20 +190,32 @@ class ServerTokenizer:
         return sum(self.count(str(m.content)) + 8 for m in messages) + 8
 
 
-def chat_model(
-    info: ServerInfo, max_tokens: int, timeout: float, max_retries: int = 2, api_key: str | None = None
-) -> Any:
-    """langchain-openai's ChatOpenAI pointed at the server, streaming with usage."""
+def call_timeout(seconds: float) -> dict[str, Any]:
+    """The per-request option that makes one chat call give up after ``seconds`` (the Caller's
+    deadline for it), instead of the client's default."""
+    return {"timeout": _limits(seconds)}
+
+
+def chat_model(info: ServerInfo, max_tokens: int, timeout: float, api_key: str | None = None) -> Any:
+    """langchain-openai's ChatOpenAI pointed at the server, streaming with usage.
+
+    A request waits at most ``timeout`` seconds (each call narrows this to its own deadline), and
+    is not retried by the client: a retry after a timeout would outlive the deadline, and an HTTP
+    error is reported at once. Only a refused connection is retried (twice, by the transport),
+    which takes a second, not another timeout.
+    """
     from langchain_openai import ChatOpenAI
 
+    client = httpx.Client(timeout=_limits(timeout), transport=httpx.HTTPTransport(retries=2))
     return ChatOpenAI(
         model=info.model,
         base_url=info.base_url,
         api_key=api_key or "not-needed",  # type: ignore[arg-type]
         temperature=0.0,
         max_tokens=max_tokens,  # type: ignore[call-arg]
-        timeout=timeout,
-        max_retries=max_retries,
+        timeout=_limits(timeout),
+        max_retries=0,
+        http_client=client,
         stream_usage=True,
         seed=7,
     )

@@ -1,20 +1,23 @@
 """Answering one question end to end: route, read, resolve citations, verify them.
 
 ``Answerer.ask`` runs the chosen strategy, escalates a retrieve_reason refusal to
-chain_of_agents (auto only), maps ``[S#]`` markers to narrowed citations, judges each citation's
-support, and with ``strict`` removes the sentences no citation supports.
+chain_of_agents (auto only), drops the sentences that only obey an instruction found in the
+documents (``agents.injection``), maps ``[S#]`` markers to narrowed citations, judges each
+citation's support, and with ``strict`` removes the sentences no citation supports.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from agents.answer import Answer, Citation, Trace
 from agents.backends import Backend
 from agents.calls import Caller, TokenSink
-from agents.citations import cite, is_refusal, parse_markers
+from agents.citations import Sentence, cite, is_refusal, parse_markers
 from agents.corpus import Corpus
+from agents.injection import find, obeyed
 from agents.judge import Judge
 from agents.prompts import REFUSAL
 from agents.router import Decision, plan_chain, route
@@ -189,8 +192,11 @@ class Answerer:
         status: Callable[[str], None],
     ) -> Answer:
         refused = draft.refused or is_refusal(draft.text)
-        citations = [] if refused else resolve(draft, self.corpus, trace)
         removed: list[str] = []
+        if not refused:
+            draft, removed = _drop_obeyed(draft, trace)
+            refused = draft.refused
+        citations = [] if refused else resolve(draft, self.corpus, trace)
         text = draft.text.strip()
         if citations and options.verify:
             status(f"checking {len(citations)} citation(s) with {self.judge_backend.spec}")
@@ -202,7 +208,8 @@ class Answerer:
                 checked.append(_with_support(citation, support))
             citations = checked
         if options.strict and not refused:
-            text, citations, removed = _strict(draft, citations)
+            text, citations, unsupported = _strict(draft, citations)
+            removed += unsupported
             refused = not citations
         return Answer(
             question=question,
@@ -213,6 +220,39 @@ class Answerer:
             trace=trace,
             removed_sentences=removed,
         )
+
+
+def _drop_obeyed(draft: Draft, trace: Trace) -> tuple[Draft, list[str]]:
+    """The draft without the sentences that only follow an instruction found in a chunk it was
+    shown (each dropped one named in the trace); the refusal when nothing else is left."""
+    instructions = find(draft.evidence.by_marker.values())
+    if not instructions:
+        return draft, []
+    kept: list[Sentence] = []
+    dropped: list[str] = []
+    for sentence in parse_markers(draft.text, draft.evidence).sentences:
+        instruction = obeyed(sentence.text, instructions)
+        if instruction is None:
+            kept.append(sentence)
+            continue
+        dropped.append(sentence.text)
+        trace.events.append(
+            f"a sentence followed an instruction found in {instruction.where} and was dropped"
+        )
+    if not dropped:
+        return draft, []
+    if not kept:
+        return dataclasses.replace(draft, text=REFUSAL, refused=True), dropped
+    text = " ".join(_with_markers(s.text, s.markers) for s in kept)
+    return dataclasses.replace(draft, text=text), dropped
+
+
+def _with_markers(body: str, markers: list[int]) -> str:
+    """A sentence with its markers put back before its full stop."""
+    tags = "".join(f"[S{m}]" for m in markers)
+    if not tags:
+        return body
+    return f"{body[:-1]} {tags}{body[-1]}" if body[-1:] in ".!?" else f"{body} {tags}"
 
 
 def _with_support(citation: Citation, support: float | None) -> Citation:
@@ -228,11 +268,8 @@ def _strict(draft: Draft, citations: list[Citation]) -> tuple[str, list[Citation
     supported = {(c.sentence, c.marker) for c in citations if c.supported}
     for sentence in parsed.sentences:
         if any((sentence.text, m) in supported for m in sentence.markers):
-            markers = "".join(f"[S{m}]" for m in sentence.markers if (sentence.text, m) in supported)
-            body = sentence.text
-            kept_sentences.append(
-                f"{body[:-1]} {markers}{body[-1]}" if body[-1:] in ".!?" else f"{body} {markers}"
-            )
+            markers = [m for m in sentence.markers if (sentence.text, m) in supported]
+            kept_sentences.append(_with_markers(sentence.text, markers))
         else:
             removed.append(sentence.text)
     kept = [c for c in citations if (c.sentence, c.marker) in supported]

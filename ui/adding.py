@@ -11,7 +11,7 @@ from app import intake
 from app.collections import Collection, Collections
 from app.jobs import Job
 from app.uploads import MB
-from ui import polling, settings_panel, state
+from ui import markup, polling, settings_panel, state
 from ui.feedback import error_line
 
 OUTCOMES = ("ingested", "unchanged", "skipped", "failed", "refused", "removed")
@@ -91,7 +91,7 @@ def _watch(running: state.Adding) -> None:
         value, text = (0.0, "starting")
         if report is not None:
             value, text = _stage(report.stage, report.done, report.total, report.detail)
-        label = f"Adding {running.what}: {text} ({running.job.seconds:.0f} s)"
+        label = markup.escape(f"Adding {running.what}: {text} ({running.job.seconds:.0f} s)")
         if label != shown_label:
             shown_value, shown_label = max(shown_value, min(value, 1.0)), label
             area.progress(shown_value, text=label)
@@ -111,9 +111,9 @@ def _result(collection: Collection) -> None:
     assert added is not None
     counts = " · ".join(f"{added.count(s)} {s}" for s in OUTCOMES if added.count(s))
     if added.count("ingested") or added.count("unchanged"):
-        st.success(f"Added {what} in {added.seconds:.0f} s: {counts or 'nothing to do'}.")
+        st.success(markup.escape(f"Added {what} in {added.seconds:.0f} s: {counts or 'nothing to do'}."))
     else:
-        st.warning(f"Nothing from {what} could be added: {counts or 'no files found'}.")
+        st.warning(markup.escape(f"Nothing from {what} could be added: {counts or 'no files found'}."))
     for row in added.problems[:_SHOWN_PROBLEMS]:
         error_line(f"{row.path}: {row.reason}")
     if len(added.problems) > _SHOWN_PROBLEMS:

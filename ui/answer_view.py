@@ -1,5 +1,9 @@
 """One chat message: the question, or the answer with its markers as badges, its sources as
-numbered chips that open the highlighted source, and how it was made."""
+numbered chips that open the highlighted source, and how it was made.
+
+An answer the judge finds not supported by its citations is shown inside a warning, never as a
+plain answer. All document and model text goes through ``ui.markup`` (chip labels too: st.pills
+renders its labels as Markdown)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ from ui import markup, source_panel, trace_view
 from ui.feedback import error_line
 from ui.settings_panel import STRATEGY_NAMES
 from ui.state import Message
+
+NOT_SUPPORTED = "Not supported by the cited passages: treat it with care."
+PARTLY_SUPPORTED = "Partly supported: some sentences are not backed by the passages they cite (✗)."
 
 
 def by_marker(answer: Answer) -> dict[int, list[Citation]]:
@@ -25,7 +32,7 @@ def chip_label(citations: list[Citation]) -> str:
     first = citations[0]
     checked = [c.supported for c in citations if c.supported is not None]
     verdict = "" if not checked else (" ✓" if all(checked) else " ✗")
-    return f"S{first.marker} · {first.label}{verdict}"
+    return f"S{first.marker} · {markup.escape(first.label)}{verdict}"
 
 
 def _meta(message: Message, answer: Answer) -> str:
@@ -38,7 +45,7 @@ def _meta(message: Message, answer: Answer) -> str:
     parts.append(f"{calls} model call{'s' if calls != 1 else ''}, {answer.trace.prompt_tokens:,} tokens read")
     if message.how and not message.how.startswith(parts[0]):
         parts.append(f"asked with: {message.how}")
-    return " · ".join(parts)
+    return markup.escape(" · ".join(parts))
 
 
 def _sources(collection: Collection, message: Message, answer: Answer) -> None:
@@ -69,15 +76,24 @@ def render_answer(collection: Collection, message: Message) -> None:
             st.markdown(markup.answer(message.text))
         st.caption("Stopped before the answer was finished.")
         return
+    text = markup.answer(answer.text, {c.marker for c in answer.citations})
     if answer.refused:
         st.info(
             "The documents do not say: nothing in this collection answers the question.",
             icon=":material/search_off:",
         )
+    elif answer.verdict == "not supported":
+        st.warning(f"**{NOT_SUPPORTED}**\n\n{text}", icon=":material/warning:")
     else:
-        st.markdown(markup.answer(answer.text, {c.marker for c in answer.citations}))
+        st.markdown(text)
+        if answer.verdict == "partly supported":
+            st.caption(PARTLY_SUPPORTED)
     if answer.removed_sentences:
-        st.caption(f"{len(answer.removed_sentences)} sentence(s) no citation supports were removed.")
+        n = len(answer.removed_sentences)
+        st.caption(
+            f"{n} sentence{'s' if n != 1 else ''} removed: following an instruction found in a "
+            "document, or supported by no citation (see how this answer was made)."
+        )
     st.caption(_meta(message, answer))
     _sources(collection, message, answer)
     trace_view.render(answer, key=message.id)

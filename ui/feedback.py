@@ -13,10 +13,12 @@ from contextlib import contextmanager
 import streamlit as st
 
 from app.jobs import describe_error
+from ui import markup
 
 
 def error_line(text: str) -> None:
-    st.error(text, icon=":material/error:")
+    """One error line; its text (file names, a server's words) is shown literally, never as Markdown."""
+    st.error(markup.escape(text), icon=":material/error:")
 
 
 @contextmanager

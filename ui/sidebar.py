@@ -137,12 +137,12 @@ def render() -> tuple[str, Collection | None]:
             selected = _picker(store)
             if notice:
                 kind, text = notice
-                error_line(text) if kind == "error" else st.success(text, icon=":material/check_circle:")
+                error_line(text) if kind == "error" else st.success(markup.escape(text), icon=":material/check_circle:")
             if selected is None:
                 st.info("Create a collection with **New** to start.", icon=":material/info:")
             else:
                 if selected.external:
-                    st.caption(f"Opened from `{selected.index}`.")
+                    st.caption(f"Opened from {markup.code(str(selected.index))}.")
                 with shown_errors():
                     _contents(selected)
                 adding.render(store, selected)

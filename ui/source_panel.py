@@ -1,5 +1,8 @@
 """A cited source, opened from its chip: the PDF page with the cited text highlighted, or the
-file's numbered lines with the cited ones marked; beside it each quote and its support verdict."""
+file's numbered lines with the cited ones marked; beside it each quote and its support verdict.
+
+File names, quotes and notes come from documents: they go through ``ui.markup`` (captions of
+images are Markdown too), and the source's lines through ``html.escape``."""
 
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ def text_html(view: sources.TextView) -> str:
 
 
 def _show_page(view: sources.PageView, key: str) -> None:
-    where = f"{view.path} — page {view.page} of {view.pages}"
+    where = f"{markup.escape(view.path)} — page {view.page} of {view.pages}"
     if not view.boxes:
         st.image(view.image, caption=where, width="stretch")
         st.caption("The cited characters could not be located on the page image.")
@@ -70,8 +73,8 @@ def _show_view(view: sources.SourceView, key: str) -> None:
         _show_page(view, key)
         return
     if view.note:
-        st.info(view.note, icon=":material/info:")
-    where = f"{view.path}" + (f" — page {view.page}, extracted text" if view.page else "")
+        st.info(markup.escape(view.note), icon=":material/info:")
+    where = markup.escape(view.path) + (f" — page {view.page}, extracted text" if view.page else "")
     if view.lines:
         where += f" · lines {view.lines[0].number}-{view.lines[-1].number} of {view.total_lines}"
     st.caption(where)
@@ -93,7 +96,7 @@ def render(collection: Collection, citations: list[Citation], key: str) -> None:
     code = first.span.page is None  # code and text: long lines want the room
     view_column, quote_column = st.columns([2, 1] if code else [3, 2], gap="medium")
     with quote_column:
-        st.markdown(f"**S{first.marker}** · `{first.label}`")
+        st.markdown(f"**S{first.marker}** · {markup.code(first.label)}")
         for citation in citations:
             with st.container(border=True):
                 _verdict(citation)

@@ -1,11 +1,15 @@
 """'How this answer was made': the router's decision and reason, its estimates, every model call
-with its tokens and seconds, what happened on the way, and the Chain-of-Agents workers' notes."""
+with its tokens and seconds, what happened on the way, and the Chain-of-Agents workers' notes.
+
+The reason and the events may quote documents (file names, dropped facts): they are escaped,
+never rendered as Markdown; the notes are shown as plain text."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from app.assistant import Answer
+from ui import markup
 from ui.settings_panel import STRATEGY_NAMES
 
 
@@ -13,7 +17,7 @@ def render(answer: Answer, key: str) -> None:
     trace = answer.trace
     with st.expander("How this answer was made", icon=":material/account_tree:"):
         strategy = STRATEGY_NAMES.get(answer.strategy, answer.strategy)
-        st.markdown(f"**{strategy}** — {trace.reason or 'no reason recorded'}")
+        st.markdown(f"**{markup.escape(strategy)}** — {markup.escape(trace.reason or 'no reason recorded')}")
         if trace.estimates:
             st.caption("What each way of reading was expected to cost")
             st.dataframe(
@@ -56,7 +60,7 @@ def render(answer: Answer, key: str) -> None:
                 key=f"calls-{key}",
             )
         if trace.events:
-            st.markdown("\n".join(f"- {e}" for e in trace.events))
+            st.markdown("\n".join(f"- {markup.escape(' '.join(e.split()))}" for e in trace.events))
         for n, notes in enumerate(trace.notes, 1):
             st.markdown(f"**Worker {n} of {len(trace.notes)} — notes passed on**")
             st.text(notes.strip() or "(no notes)")

@@ -3,6 +3,7 @@ through the real Answerer, and helpers to drive the page like a user."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tests.agents.fakes import ScriptedChat, scripted
 from tests.conftest import ROOT
 from tests.ui.documents import first_pages
 from tests.ui.replies import reply
+from ui.markup import JOINER
 from ui.state import BACKEND_KEY
 
 APP = str(ROOT / "ui" / "app.py")
@@ -60,8 +62,14 @@ def no_traceback(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def shown(markdown: str) -> str:
+    """The text a Markdown body written by ``ui.markup`` shows: escapes and joiners removed."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace(JOINER, "")
+
+
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    """The error lines on the page, as the user reads them."""
+    return [shown(e.value) for e in at.error]
 
 
 def create(at: AppTest, name: str) -> AppTest:
