@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,39 @@ from tests.conftest import EXAMPLES
 
 def test_the_sample_dataset_loads_with_its_docs_and_evidence() -> None:
     items = load_dataset(EXAMPLES / "eval.jsonl")
-    assert len(items) == 35
-    assert {item.docs for item in items} == {(EXAMPLES.resolve(),)}  # "examples", found one folder up
-    assert all(item.docs_root == EXAMPLES.resolve() for item in items)
-    assert sum(item.unanswerable for item in items) == 6
+    examples = EXAMPLES.resolve()
+    assert len(items) == 63
+    assert Counter(item.type for item in items) == {
+        "lookup": 19,
+        "multi_hop": 10,
+        "aggregate": 11,
+        "code": 12,
+        "unanswerable": 11,
+    }
+    whole = [item for item in items if item.docs == (examples,)]  # "examples", found one folder up
+    single = [item for item in items if item.docs != (examples,)]
+    assert [item.id for item in whole] == [f"e{n:02}" for n in range(1, 36)]
+    assert all(item.docs_root == examples for item in whole)
+    for item in single:  # one existing file under examples/, evidence relative to its folder
+        (doc,) = item.docs
+        assert doc.is_file() and doc.is_relative_to(examples), item.id
+        assert item.docs_root == doc.parent, item.id
+        assert all(evidence.file == doc.name for evidence in item.evidence), item.id
+    simplejson = examples / "simplejson"
+    fasta = [item for item in single if item.docs == (examples / "fasta_guide.pdf",)]
+    assert [item.id for item in single if item.docs[0].is_relative_to(simplejson)] == [
+        f"e{n}" for n in range(36, 55)
+    ]
+    assert [item.id for item in fasta] == [f"e{n}" for n in range(55, 64)]
+    fasta_types = {"lookup": 3, "multi_hop": 2, "aggregate": 2, "unanswerable": 2}
+    assert Counter(item.type for item in fasta) == fasta_types
+    assert all(item.evidence for item in items if not item.unanswerable)
+    for item in items:
+        assert all((item.docs_root / evidence.file).is_file() for evidence in item.evidence), item.id
+        assert all(evidence.page or evidence.lines for evidence in item.evidence), item.id
+    unanswerable = [item for item in items if item.unanswerable]
+    assert len(unanswerable) == 11
+    assert all(item.type == "unanswerable" and not item.evidence for item in unanswerable)
     e01 = items[0]
     assert e01.id == "e01" and e01.type == "lookup" and e01.answers == ("50 MB", "at least 50 MB")
     assert e01.evidence[0] == GoldEvidence(
