@@ -56,10 +56,18 @@ def _units(text: str, start: int, end: int, budget: int) -> list[_Unit]:
 
 
 def _split_long_line(text: str, start: int, end: int, budget: int) -> list[_Unit]:
+    """Cut one line longer than the budget between words; each word is counted once.
+
+    Minified code repeats the same few thousand words over megabytes, so counts are memoised.
+    """
     pieces: list[_Unit] = []
     piece_start, piece_tokens = start, 0
+    counts: dict[str, int] = {}
     for match in _WORD.finditer(text, start, end):
-        word_tokens = count_tokens(match.group())
+        word = match.group()
+        word_tokens = counts.get(word)
+        if word_tokens is None:
+            word_tokens = counts[word] = count_tokens(word)
         if piece_tokens and piece_tokens + word_tokens > budget:
             pieces.append(_Unit(piece_start, match.start(), piece_tokens, False))
             piece_start, piece_tokens = match.start(), 0
@@ -74,13 +82,16 @@ def _split_long_line(text: str, start: int, end: int, budget: int) -> list[_Unit
 
 
 def _split_by_chars(text: str, start: int, end: int, budget: int) -> list[_Unit]:
+    """Cut one over-long word into pieces of at most ``budget * 2`` characters within budget."""
     pieces: list[_Unit] = []
     pos = start
     while pos < end:
         size = min(end - pos, budget * 2)
-        while size > 1 and count_tokens(text[pos : pos + size]) > budget:
+        tokens = count_tokens(text[pos : pos + size])
+        while size > 1 and tokens > budget:
             size = size * 3 // 4
-        pieces.append(_Unit(pos, pos + size, count_tokens(text[pos : pos + size]), False))
+            tokens = count_tokens(text[pos : pos + size])
+        pieces.append(_Unit(pos, pos + size, tokens, False))
         pos += size
     return pieces
 
@@ -102,7 +113,12 @@ def split_region(text: str, start: int, end: int, settings: ChunkSettings) -> li
         if j >= len(units):
             break
         i = _overlap_start(units, i, j, settings.overlap)
-    return [trimmed for s, e in pieces if (trimmed := _trim(text, s, e)) is not None]
+    result: list[tuple[int, int, int]] = []
+    for s, e in pieces:
+        trimmed = _trim(text, s, e)
+        if trimmed is not None and (not result or result[-1][:2] != trimmed[:2]):  # overlap over blanks
+            result.append(trimmed)
+    return result
 
 
 def _prefer_paragraph_break(units: list[_Unit], i: int, j: int, budget: int) -> int:

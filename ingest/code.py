@@ -5,6 +5,8 @@ line range. A class too large for one chunk is opened: its header and each metho
 of their own. Definitions larger than the budget are cut by lines; the code between definitions
 (imports, constants) is packed into line windows. Languages without a grammar here are cut into
 line windows as a whole. Grammars come pre-compiled from ``tree-sitter-language-pack``.
+Definitions that share a line (minified code, C one-liners) become one piece: no line is ever
+planned twice, so no two chunks share a span, and the work grows linearly with the file.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ _BODY_TYPES = frozenset({
     "block", "class_body", "declaration_list", "field_declaration_list", "interface_body",
     "enum_body", "statement_block",
 })  # fmt: skip
+
+
+_MAX_DEPTH = 32  # nesting levels of classes and #if blocks opened; deeper code stays whole
 
 
 @functools.cache
@@ -186,55 +191,91 @@ def _body(node: Node) -> Node | None:
 
 
 class _Planner:
-    """Turns a syntax tree into contiguous row ranges, each a definition or the code between."""
+    """Turns a syntax tree into row ranges, each a definition or the code between.
+
+    Every row belongs to at most one piece: rows are claimed in order, and a definition that
+    starts on a row already claimed (``const a = () => 1; const b = () => 2;``, a minified
+    bundle) joins the piece that holds that row instead of repeating it. Work is linear in the
+    file: token counts come from per-line counts made once.
+    """
 
     def __init__(self, grammar: Grammar, lines: list[str], budget: int) -> None:
         self.grammar = grammar
         self.lines = lines
         self.budget = budget
         self.pieces: list[_Piece] = []
+        self.claimed = -1  # the last row given to a piece (or passed over as blank)
+        self._cumulative: list[int] | None = None
+        self._holds: dict[int, bool] = {}
 
     def tokens(self, first: int, last: int) -> int:
+        """Tokens of rows first..last: counted exactly when near the budget, else estimated.
+
+        The estimate sums per-line counts made once per file (close to the joined count), so
+        sizing nested classes or many pieces never recounts the same lines over and over.
+        """
+        if self._cumulative is None:
+            cumulative = [0]
+            for line in self.lines:
+                cumulative.append(cumulative[-1] + count_tokens(line))
+            self._cumulative = cumulative
+        estimate = self._cumulative[last + 1] - self._cumulative[first]
+        if estimate > 4 * self.budget:
+            return estimate
         return count_tokens("".join(self.lines[first : last + 1]))
 
     def plan(
-        self, children: list[Node], prefix: str, first_row: int, last_row: int, owner: str | None
+        self, children: list[Node], prefix: str, last_row: int, owner: str | None, depth: int = 0
     ) -> None:
-        """Cover rows first_row..last_row; definitions among ``children`` get pieces of their own."""
-        gap_start = first_row
+        """Cover the unclaimed rows up to ``last_row``; definitions among ``children`` get pieces
+        of their own (nested ones down to ``_MAX_DEPTH`` levels, deeper ones stay whole)."""
+        deeper = depth + 1 < _MAX_DEPTH
         for child in children:
             definition = _unwrap(child, self.grammar)
-            if definition is None and child.type in _TRANSPARENT and self._holds_definitions(child):
-                start = child.start_point[0]
-                if start > gap_start:
-                    self._add(gap_start, start - 1, owner, definition=False)
+            if (
+                definition is None
+                and deeper
+                and child.type in _TRANSPARENT
+                and self._holds_definitions(child, depth + 1)
+            ):
+                self._gap(child.start_point[0] - 1, owner)
                 inner = [c for c in child.named_children if c.type not in {"identifier", "preproc_arg"}]
-                self.plan(inner, prefix, start, child.end_point[0], owner)
-                gap_start = child.end_point[0] + 1
+                self.plan(inner, prefix, child.end_point[0], owner, depth + 1)
                 continue
             if definition is None:
                 continue
-            start = self._attach_comments(child, gap_start)
             end = child.end_point[0]
-            if start > gap_start:
-                self._add(gap_start, start - 1, owner, definition=False)
+            if end <= self.claimed:  # wholly on rows a piece already holds
+                continue
+            start = self._attach_comments(child, self.claimed + 1)
+            if start <= self.claimed:  # shares its first row with the piece before: joins it
+                self._extend(end, owner)
+                continue
+            self._gap(start - 1, owner)
             name = _name(definition)
             qualified = f"{prefix}{name}" if name else owner
             body = _body(definition) if definition.type in self.grammar.containers else None
-            if body is not None and self.tokens(start, end) > self.budget:
+            if body is not None and deeper and self.tokens(start, end) > self.budget:
                 members = body.named_children
-                self.plan(members, f"{qualified}." if qualified else prefix, start, end, qualified)
+                self.plan(members, f"{qualified}." if qualified else prefix, end, qualified, depth + 1)
             else:
                 self._add(start, end, qualified, definition=True)
-            gap_start = end + 1
-        if gap_start <= last_row:
-            self._add(gap_start, last_row, owner, definition=False)
+        self._gap(last_row, owner)
 
-    def _holds_definitions(self, node: Node) -> bool:
-        return any(
-            _unwrap(c, self.grammar) is not None or (c.type in _TRANSPARENT and self._holds_definitions(c))
-            for c in node.named_children
-        )
+    def _holds_definitions(self, node: Node, depth: int) -> bool:
+        known = self._holds.get(node.id)
+        if known is None:
+            known = any(
+                _unwrap(c, self.grammar) is not None
+                or (
+                    c.type in _TRANSPARENT
+                    and depth + 1 < _MAX_DEPTH
+                    and self._holds_definitions(c, depth + 1)
+                )
+                for c in node.named_children
+            )
+            self._holds[node.id] = known
+        return known
 
     def _attach_comments(self, node: Node, floor: int) -> int:
         """Start a definition at the comments directly above it (doc comments, annotations)."""
@@ -250,10 +291,23 @@ class _Planner:
             sibling = sibling.prev_named_sibling
         return start
 
+    def _gap(self, last: int, owner: str | None) -> None:
+        """Claim the unclaimed rows up to ``last`` as code between definitions."""
+        if last > self.claimed:
+            self._add(self.claimed + 1, last, owner, definition=False)
+
+    def _extend(self, last: int, owner: str | None) -> None:
+        """Grow the piece holding the last claimed row down to row ``last``."""
+        if self.pieces:
+            self.pieces[-1].last_row = last
+            self.claimed = last
+        else:
+            self._gap(last, owner)
+
     def _add(self, first: int, last: int, name: str | None, definition: bool) -> None:
-        if last < first or not "".join(self.lines[first : last + 1]).strip():
-            return
-        self.pieces.append(_Piece(first, last, name, definition))
+        if last >= first and any(line.strip() for line in self.lines[first : last + 1]):
+            self.pieces.append(_Piece(first, last, name, definition))
+        self.claimed = max(self.claimed, last)
 
 
 def _scope(piece: _Piece) -> str | None:
@@ -309,7 +363,7 @@ def chunk_code(doc: Document, settings: ChunkSettings) -> list[Chunk]:
         log.warning("%s: tree-sitter failed (%s); using line windows", doc.path, exc)
         return _windows(doc, settings, 0, len(doc.text), None, 0)
     planner = _Planner(grammar, keep_ends, settings.tokens)
-    planner.plan(tree.root_node.named_children, "", 0, len(lines) - 1, None)
+    planner.plan(tree.root_node.named_children, "", len(lines) - 1, None)
     pieces = _merge_small_gaps(planner.pieces, planner, minimum=max(16, settings.tokens // 16))
     chunks: list[Chunk] = []
     for piece in pieces:

@@ -175,7 +175,8 @@ def load_pdf(path: Path, rel: str, data: bytes | None = None) -> Document:
     finally:
         pdf.close()
     if not any(t.strip() for t in texts):
-        raise LoadError(rel, f"no text layer on any of its {n_pages} pages (scanned or image-only; no OCR)")
+        pages = "its only page" if n_pages == 1 else f"any of its {n_pages} pages"
+        raise LoadError(rel, f"no text layer on {pages} (scanned or image-only; no OCR)")
     starts, pos = [], 0
     for text in texts:
         starts.append(pos)

@@ -6,14 +6,14 @@ message names the file and the reason, and carries on with the rest of the folde
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.chunking import ChunkSettings
 from ingest.code import chunk_code
 from ingest.document import Chunk, Document
 from ingest.errors import LoadError
+from ingest.files import sha256_bytes, sha256_file
 from ingest.languages import classify
 from ingest.pdf import chunk_pdf, load_pdf
 from ingest.text import chunk_text, sections
@@ -28,18 +28,8 @@ class Loaded:
     chunks: list[Chunk]
 
 
-def file_hash(data: bytes) -> str:
-    """The document id: sha256 of the file's bytes."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file read in blocks (for files too large to hold in memory)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
+file_hash = sha256_bytes  # the document id: sha256 of the file's bytes
+file_sha256 = sha256_file  # the same, read in blocks (files too large to hold in memory)
 
 
 def load_document(path: Path, rel: str, data: bytes | None = None) -> Document:
@@ -68,12 +58,31 @@ def load_document(path: Path, rel: str, data: bytes | None = None) -> Document:
 
 
 def chunk_document(doc: Document, settings: ChunkSettings) -> list[Chunk]:
-    """Chunks with exact spans, cut the way the document's kind calls for."""
+    """Chunks with exact spans, cut the way the document's kind calls for; no span twice."""
     if doc.kind == "pdf":
-        return chunk_pdf(doc, settings)
-    if doc.kind == "code":
-        return chunk_code(doc, settings)
-    return chunk_text(doc, settings)
+        chunks = chunk_pdf(doc, settings)
+    elif doc.kind == "code":
+        chunks = chunk_code(doc, settings)
+    else:
+        chunks = chunk_text(doc, settings)
+    return distinct_spans(chunks)
+
+
+def distinct_spans(chunks: list[Chunk]) -> list[Chunk]:
+    """The chunks without repeats of a span (the first is kept), numbered 0, 1, 2, … again.
+
+    A chunk's id is a hash of its document and span, so a repeated span would be a repeated id
+    that the index refuses: this is the last guard, whatever a chunker returns.
+    """
+    seen: set[tuple[int | None, int, int]] = set()
+    kept: list[Chunk] = []
+    for chunk in chunks:
+        key = (chunk.span.page, chunk.span.char_start, chunk.span.char_end)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(chunk if chunk.ordinal == len(kept) else replace(chunk, ordinal=len(kept)))
+    return kept
 
 
 def read_file(path: Path, rel: str, settings: ChunkSettings, data: bytes | None = None) -> Loaded:

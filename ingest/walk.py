@@ -3,13 +3,17 @@
 Honours every ``.gitignore`` and ``.longqaignore`` (same syntax, read by longqa alone) on the way
 down (deeper files win, negations work), never enters
 ``.git``, virtual environments, ``node_modules`` or caches, does not follow links to folders,
-and refuses binaries by their bytes. Every file or folder left out is reported with its reason.
+does not follow links to files outside the folder, and refuses binaries by their bytes. Every
+file or folder left out is reported with its reason. The path a file is cited by (``rel``) is
+always valid one-line text, even for names whose bytes are not UTF-8; ``Found.path`` keeps the
+real name for reading.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +104,22 @@ _BINARY_SUFFIXES = {
 }
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def shown(name: str) -> str:
+    """A file name or path as citations and reports show it: valid UTF-8 text on one line.
+
+    Bytes that are not UTF-8 (which ``os.walk`` hands back as surrogate escapes) read as
+    ``\\xNN``, and control characters (a newline in a name) as their escapes.
+    """
+    try:
+        text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # lone surrogates that no file name's bytes produce
+        text = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 @dataclass(frozen=True)
 class Found:
     """A file to read: where it is and the path citations will show."""
@@ -155,7 +175,10 @@ def _inside(rel: str, base: str) -> bool:
     return base == "" or rel == base or rel.startswith(base + "/")
 
 
-def _check_file(path: Path, rel: str, root: Path, max_bytes: int) -> Found | Skipped:
+def _check_file(
+    path: Path, rel: str, root: Path, max_bytes: int, inside: Path | None = None
+) -> Found | Skipped:
+    """Whether to read one file; ``inside`` (a resolved folder) is where its links may point."""
     try:
         stat = path.stat()
     except OSError as exc:
@@ -164,6 +187,8 @@ def _check_file(path: Path, rel: str, root: Path, max_bytes: int) -> Found | Ski
         if path.is_symlink():
             return Skipped(rel, "broken symbolic link")
         return Skipped(rel, f"cannot read: {exc.strerror or exc}")
+    if inside is not None and path.is_symlink() and not Path(os.path.realpath(path)).is_relative_to(inside):
+        return Skipped(rel, "symbolic link to a file outside the folder (not followed)")
     if not path.is_file():
         return Skipped(rel, "not a regular file")
     if stat.st_size > max_bytes:
@@ -189,15 +214,16 @@ def _check_file(path: Path, rel: str, root: Path, max_bytes: int) -> Found | Ski
 def walk(roots: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Found | Skipped]:
     """Every file under ``roots`` to read, and every one left out, in a stable order.
 
-    Paths are shown relative to their root folder (a file given directly shows its name);
-    with several roots each path is prefixed with its root's name so that they stay distinct.
+    Paths are shown relative to their root folder (a file given directly shows its name and is
+    read as given, even through a link); with several roots each path is prefixed with its
+    root's name so that they stay distinct.
     """
     for root in roots:
-        prefix = f"{root.name}/" if len(roots) > 1 and root.is_dir() else ""
+        prefix = f"{shown(root.name)}/" if len(roots) > 1 and root.is_dir() else ""
         if not root.exists() and not root.is_symlink():
-            yield Skipped(str(root), "no such file or folder")
+            yield Skipped(shown(str(root)), "no such file or folder")
         elif not root.is_dir():
-            yield _check_file(root, root.name, root.parent, max_bytes)
+            yield _check_file(root, shown(root.name), root.parent, max_bytes)
         else:
             for item in _walk_folder(root, max_bytes):
                 if prefix:
@@ -211,9 +237,10 @@ def walk(roots: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Foun
 
 def _walk_folder(root: Path, max_bytes: int) -> Iterator[Found | Skipped]:
     ignores = _Ignores()
+    inside = Path(os.path.realpath(root))
     for folder, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(folder)
-        folder_rel = here.relative_to(root).as_posix()
+        folder_rel = shown(here.relative_to(root).as_posix())
         folder_rel = "" if folder_rel == "." else folder_rel
         ignores.pop_outside(folder_rel)
         for name in IGNORE_FILES:
@@ -221,7 +248,7 @@ def _walk_folder(root: Path, max_bytes: int) -> Iterator[Found | Skipped]:
                 ignores.push(folder_rel, here / name)
         kept: list[str] = []
         for name in sorted(dirnames):
-            rel = f"{folder_rel}/{name}" if folder_rel else name
+            rel = f"{folder_rel}/{shown(name)}" if folder_rel else shown(name)
             path = here / name
             if path.is_symlink():
                 yield Skipped(rel + "/", "symbolic link to a folder (not followed)")
@@ -235,10 +262,10 @@ def _walk_folder(root: Path, max_bytes: int) -> Iterator[Found | Skipped]:
                 kept.append(name)
         dirnames[:] = kept
         for name in sorted(filenames):
-            rel = f"{folder_rel}/{name}" if folder_rel else name
+            rel = f"{folder_rel}/{shown(name)}" if folder_rel else shown(name)
             if name in IGNORE_FILES:
                 continue
             if ignores.ignored(rel, is_dir=False):
                 yield Skipped(rel, "ignored by an ignore file")
                 continue
-            yield _check_file(here / name, rel, root, max_bytes)
+            yield _check_file(here / name, rel, root, max_bytes, inside)

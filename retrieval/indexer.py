@@ -18,7 +18,7 @@ from typing import Literal
 from ingest.chunking import ChunkSettings
 from ingest.errors import LoadError, LongqaError, SkipFile
 from ingest.pipeline import Loaded, chunk_document, file_sha256, load_document
-from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, walk
+from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, shown, walk
 from retrieval import vectors
 from retrieval.embeddings import Embedder
 from retrieval.store import DocumentNotStored, Index, IndexConfig, NewDocument, Writer
@@ -126,7 +126,7 @@ class _Run:
                 self.writer.add(
                     NewDocument(
                         root=str(found.root),
-                        source=str(found.path.resolve()),
+                        source=shown(str(found.path.resolve())),  # a name that is not UTF-8: shown, not stored raw
                         size=found.size,
                         document=loaded.document,
                         chunks=loaded.chunks,
@@ -273,5 +273,5 @@ def _unique_path(item: Found, known: dict[str, tuple[str, str, int]], seen: set[
     rel = item.rel
     previous = known.get(rel)
     if (previous and previous[0] != str(item.root)) or rel in seen:
-        rel = f"{item.root.name}/{rel}"
+        rel = f"{shown(item.root.name)}/{rel}"
     return rel

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
 from ingest.chunking import ChunkSettings
+from ingest.code import chunk_code
+from ingest.document import Chunk, Document
 from ingest.errors import SkipFile
-from ingest.pipeline import load_document, read_file
+from ingest.pipeline import chunk_document, file_hash, load_document, read_file
+from ingest.tokens import count_tokens
 from tests.conftest import FIXTURES
 
 CODE = FIXTURES / "code"
@@ -106,3 +110,99 @@ def test_crlf_source_keeps_line_numbers(tmp_path: Path) -> None:
     loaded = read_file(source, "win.py", ChunkSettings())
     f = next(c for c in loaded.chunks if c.section == "f")
     assert (f.span.line_start, f.span.line_end) == (4, 5)
+
+
+def code_document(text: str, language: str, name: str) -> Document:
+    return Document(doc_id=file_hash(text.encode()), path=name, kind="code", text=text, language=language)
+
+
+def assert_rows_claimed_once(chunks: list[Chunk], text: str) -> None:
+    """Distinct spans, every non-blank line covered, and pieces of different definitions apart."""
+    spans = [(c.span.char_start, c.span.char_end) for c in chunks]
+    assert len(spans) == len(set(spans)), "two chunks share a span"
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+    covered = {line for c in chunks for line in range(c.span.line_start, c.span.line_end + 1)}
+    lines = text.split("\n")
+    assert all(i + 1 in covered for i, line in enumerate(lines) if line.strip())
+    for before, after in itertools.pairwise(chunks):
+        if before.section != after.section:
+            assert after.span.line_start > before.span.line_end, (before.label, after.label)
+
+
+SHARED_LINES = [
+    ("javascript", "two.js", "const a = () => 1; const b = () => 2;\n"),
+    ("javascript", "mixed.js", "function f(x){return x+1} var g=function(){return 3}; const h=()=>f(g());\n"),
+    ("c", "one.c", "int a(){return 1;} int b(){return 2;} struct s { int x; };\n"),
+    ("javascript", "class.js", "class A { m() { return 1; } n() { return 2; } o() { return 3; } }\n" * 3),
+    (
+        "javascript",
+        "tail.js",
+        "function a() {\n  return 1;\n} function b() {\n  return 2;\n}\nconst c = () => 3;\n",
+    ),
+    ("cpp", "ns.cpp", 'int a() { return 1; } extern "C" { int b() { return 2; } }\nint c() { return 3; }\n'),
+]
+
+
+@pytest.mark.parametrize(("language", "name", "text"), SHARED_LINES, ids=[c[1] for c in SHARED_LINES])
+@pytest.mark.parametrize("budget", [16, 384])
+def test_definitions_sharing_rows_are_planned_once(language: str, name: str, text: str, budget: int) -> None:
+    doc = code_document(text, language, name)
+    chunks = chunk_code(doc, ChunkSettings(tokens=budget, overlap=budget // 8))
+    assert chunks
+    assert_rows_claimed_once(chunks, text)
+
+
+def test_a_one_line_bundle_is_chunked_once_not_per_definition() -> None:
+    text = "".join(f"const f{i} = (x) => x + {i};" for i in range(2000))
+    chunks = chunk_code(code_document(text, "javascript", "bundle.min.js"), ChunkSettings())
+    assert_rows_claimed_once(chunks, text)
+    assert sum(len(c.text) for c in chunks) < 1.5 * len(text)  # windows overlap a little, no more
+
+
+def minified_bundle(size: int) -> str:
+    """Real code with its newlines and line comments removed, repeated to ``size`` characters."""
+    source = (CODE / "yocto_queue.js").read_text()
+    code = " ".join(line.strip() for line in source.splitlines() if not line.strip().startswith("//"))
+    unit = code.replace("export default ", "") + "const a=()=>1;const b=()=>2;function c(x){return x+1}"
+    return "".join(unit.replace("Queue", f"Queue{i}") for i in range(size // len(unit) + 1))[:size]
+
+
+def test_minified_bundle_chunking_grows_linearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Characters handed to the tokenizer grow with the file, not with the file times its
+    definitions (30 KB once made 35,000 duplicate chunks and took seconds; 5 MB took hours)."""
+    counted = [0]
+
+    def counting(text: str) -> int:
+        counted[0] += len(text)
+        return count_tokens(text)
+
+    monkeypatch.setattr("ingest.code.count_tokens", counting)
+    monkeypatch.setattr("ingest.chunking.count_tokens", counting)
+    work, sizes = [], []
+    for size in (30_000, 120_000):
+        text = minified_bundle(size)
+        counted[0] = 0
+        chunks = chunk_code(code_document(text, "javascript", "bundle.min.js"), ChunkSettings())
+        assert_rows_claimed_once(chunks, text)
+        work.append(counted[0])
+        sizes.append(len(chunks))
+    assert work[1] < 5 * work[0], work
+    assert 3 * sizes[0] <= sizes[1] <= 5 * sizes[0], sizes
+
+
+def test_deeply_nested_classes_stay_linear() -> None:
+    text = "".join(" " * i + f"class C{i}:\n" + " " * (i + 1) + f"x{i} = {i}\n" for i in range(300))
+    chunks = chunk_code(code_document(text, "python", "deep.py"), ChunkSettings(tokens=16, overlap=2))
+    assert_rows_claimed_once(chunks, text)
+    assert {"C0", "C0.C1.C2"} <= {c.section for c in chunks}
+
+
+def test_repeated_spans_never_leave_chunk_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last guard: whatever a chunker returns, one chunk per span, ordinals 0, 1, 2, …"""
+    doc = code_document("def f():\n    return 1\n\n\ndef g():\n    return 2\n", "python", "m.py")
+    real = chunk_code(doc, ChunkSettings())
+    assert len(real) == 2
+    monkeypatch.setattr("ingest.pipeline.chunk_code", lambda d, s: [real[0], real[0], real[1], real[0]])
+    chunks = chunk_document(doc, ChunkSettings())
+    assert [c.chunk_id for c in chunks] == [real[0].chunk_id, real[1].chunk_id]
+    assert [c.ordinal for c in chunks] == [0, 1]

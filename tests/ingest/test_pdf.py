@@ -106,7 +106,7 @@ def test_pdf_without_pages_is_refused(tmp_path: Path) -> None:
 
 
 def test_image_only_pdf_is_refused_as_needing_ocr(tmp_path: Path) -> None:
-    with pytest.raises(LoadError, match=r"scan\.pdf: no text layer on any of its 1 pages"):
+    with pytest.raises(LoadError, match=r"scan\.pdf: no text layer on its only page"):
         load_pdf(write(tmp_path, "scan.pdf", image_only_pdf()), "scan.pdf")
 
 

@@ -89,3 +89,40 @@ def test_several_roots_are_prefixed_by_name(tmp_path: Path) -> None:
         (tmp_path / name / "README.md").write_text(f"# {name}\n")
     items = list(walk([tmp_path / "one", tmp_path / "two"]))
     assert {i.rel for i in items if isinstance(i, Found)} == {"one/README.md", "two/README.md"}
+
+
+def test_links_to_files_outside_the_folder_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not for the index\n")
+    root = tmp_path / "corpus"
+    (root / "sub").mkdir(parents=True)
+    (root / "doc.md").write_text("# Doc\n")
+    os.symlink(outside / "secret.txt", root / "notes.txt")
+    os.symlink("../../outside/secret.txt", root / "sub" / "relative.txt")
+    os.symlink("../doc.md", root / "sub" / "alias.md")  # stays inside: kept
+    found, skipped = outcome(root)
+    assert found == {"doc.md", "sub/alias.md"}
+    reason = "symbolic link to a file outside the folder (not followed)"
+    assert skipped == {"notes.txt": reason, "sub/relative.txt": reason}
+
+
+def test_a_link_named_directly_is_taken_as_given(tmp_path: Path) -> None:
+    (tmp_path / "target.txt").write_text("named on the command line\n")
+    (tmp_path / "folder").mkdir()
+    os.symlink(tmp_path / "target.txt", tmp_path / "folder" / "link.txt")
+    items = list(walk([tmp_path / "folder" / "link.txt"]))
+    assert [(type(i).__name__, i.rel) for i in items] == [("Found", "link.txt")]
+
+
+def test_names_that_are_not_utf8_are_cited_as_text(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path)
+    os.mkdir(folder + b"/d\xe9p\xf4t")
+    with open(folder + b"/d\xe9p\xf4t/caf\xe9.txt", "wb") as handle:
+        handle.write(b"latin-1 name\n")
+    (tmp_path / "new\nline.txt").write_text("a newline in the name\n")
+    items = [i for i in walk([tmp_path]) if isinstance(i, Found)]
+    assert sorted(i.rel for i in items) == ["d\\xe9p\\xf4t/caf\\xe9.txt", "new\\nline.txt"]
+    for item in items:
+        item.rel.encode("utf-8")  # valid text: no surrogate escapes left
+        assert item.path.read_bytes()  # the real name still reads the file
