@@ -126,7 +126,8 @@ class _Run:
                 self.writer.add(
                     NewDocument(
                         root=str(found.root),
-                        source=shown(str(found.path.resolve())),  # a name that is not UTF-8: shown, not stored raw
+                        # a name that is not UTF-8 is stored as it is shown: SQLite keeps text only
+                        source=shown(str(found.path.resolve())),
                         size=found.size,
                         document=loaded.document,
                         chunks=loaded.chunks,

@@ -137,7 +137,10 @@ def render() -> tuple[str, Collection | None]:
             selected = _picker(store)
             if notice:
                 kind, text = notice
-                error_line(text) if kind == "error" else st.success(markup.escape(text), icon=":material/check_circle:")
+                if kind == "error":
+                    error_line(text)
+                else:
+                    st.success(markup.escape(text), icon=":material/check_circle:")
             if selected is None:
                 st.info("Create a collection with **New** to start.", icon=":material/info:")
             else:
