@@ -196,18 +196,42 @@ def call_timeout(seconds: float) -> dict[str, Any]:
     return {"timeout": _limits(seconds)}
 
 
+@functools.cache
+def _server_chat_class() -> type:
+    """langchain-openai's ChatOpenAI, also sending the answer budget under its older name.
+
+    langchain-openai sends ``max_completion_tokens`` only; llama.cpp's servers read ``max_tokens``
+    and would otherwise write on past the answer budget (vLLM reads either)."""
+    from langchain_openai import ChatOpenAI
+
+    class ChatServer(ChatOpenAI):
+        legacy_max_tokens: bool = False
+
+        def _get_request_payload(self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any) -> dict:
+            payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+            if self.legacy_max_tokens and "max_completion_tokens" in payload:
+                payload.setdefault("max_tokens", payload["max_completion_tokens"])
+            return payload
+
+    return ChatServer
+
+
 def chat_model(info: ServerInfo, max_tokens: int, timeout: float, api_key: str | None = None) -> Any:
     """langchain-openai's ChatOpenAI pointed at the server, streaming with usage.
+
+    Prompts share their prefix byte for byte across questions (documents first), so the server's
+    own prefix cache does the rest: vLLM's automatic prefix caching, and llama.cpp's server, which
+    is asked for it explicitly (``cache_prompt``). The cached prompt tokens it reports come back
+    in the usage (``input_token_details.cache_read``).
 
     A request waits at most ``timeout`` seconds (each call narrows this to its own deadline), and
     is not retried by the client: a retry after a timeout would outlive the deadline, and an HTTP
     error is reported at once. Only a refused connection is retried (twice, by the transport),
     which takes a second, not another timeout.
     """
-    from langchain_openai import ChatOpenAI
-
     client = httpx.Client(timeout=_limits(timeout), transport=httpx.HTTPTransport(retries=2))
-    return ChatOpenAI(
+    return _server_chat_class()(
+        legacy_max_tokens=info.tokenizer in ("llama.cpp", "llama-cpp-python"),
         model=info.model,
         base_url=info.base_url,
         api_key=api_key or "not-needed",  # type: ignore[arg-type]
@@ -218,4 +242,5 @@ def chat_model(info: ServerInfo, max_tokens: int, timeout: float, api_key: str |
         http_client=client,
         stream_usage=True,
         seed=7,
+        **({"extra_body": {"cache_prompt": True}} if info.tokenizer == "llama.cpp" else {}),
     )
