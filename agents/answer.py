@@ -39,6 +39,8 @@ class CallRecord:
     seconds: float
     first_token_seconds: float | None = None
     note: str = ""
+    cached_tokens: int = 0  # prompt tokens the model did not read again (a reused or loaded prefix)
+    estimated_seconds: float | None = None  # what the speed model expected for these sizes
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
+from agents.prefix_cache import PrefixCache
 from agents.speeds import Speed, SpeedBook
 from ingest.errors import LongqaError
 from ingest.tokens import count_tokens as cl100k_tokens
@@ -59,6 +60,12 @@ class Backend:
     # chat-model options that make one call itself give up after N seconds (servers), so an
     # abandoned call does not outlive its deadline by much
     call_timeout: Callable[[float], dict[str, Any]] | None = None
+    # how this backend takes the hint that a prompt starts with a question-independent prefix
+    # (the collection, a worker's segment): chat-model options for ``(prefix, collection tag)``
+    prefix_options: Callable[[str, str | None], dict[str, Any]] | None = None
+    # how much of such a prefix is already cached here: ``(messages, prefix) -> (tokens, state bytes
+    # to load)``; None where the backend cannot tell (a server: its own cache, unseen)
+    cached_prefix: Callable[[list[BaseMessage], str], tuple[int, int]] | None = None
 
     @property
     def speed(self) -> Speed:
@@ -68,19 +75,43 @@ class Backend:
     def is_server(self) -> bool:
         return self.spec.startswith("openai:")
 
-    def estimate_seconds(self, prompt_tokens: int, completion_tokens: int) -> float:
-        return self.speed.seconds(prompt_tokens, completion_tokens)
+    def estimate_seconds(
+        self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, cached_bytes: int = 0
+    ) -> float:
+        """One call's seconds on this backend: the uncached part of the prompt read (slower the
+        longer the context), the cached part loaded, the answer written."""
+        return self.speed.seconds(prompt_tokens, completion_tokens, cached_tokens, cached_bytes)
 
-    def deadline(self, prompt_tokens: int, completion_tokens: int) -> float:
+    def cached(self, messages: list[BaseMessage], prefix: str | None) -> tuple[int, int]:
+        """(tokens, bytes to load) of ``prefix`` this backend already holds; (0, 0) if unknown."""
+        if not prefix or self.cached_prefix is None:
+            return 0, 0
+        return self.cached_prefix(messages, prefix)
+
+    def deadline(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
         """Seconds one call may take in all, retries included: the timeout, or three times the
         call's estimated time when that is longer (a CPU model reading a long prompt)."""
-        return max(self.timeout, 3.0 * self.estimate_seconds(prompt_tokens, completion_tokens))
+        estimate = self.estimate_seconds(prompt_tokens, completion_tokens, cached_tokens)
+        return max(self.timeout, 3.0 * estimate)
 
     def record(
-        self, prompt_tokens: int, completion_tokens: int, first_token_seconds: float, seconds: float
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        first_token_seconds: float,
+        seconds: float,
+        past_tokens: int = 0,
     ) -> None:
+        """Fold one call's timing into the speed book: ``prompt_tokens`` read by the call itself,
+        after ``past_tokens`` already in the window."""
         self.speeds.record(
-            self.spec, self.prior, prompt_tokens, completion_tokens, first_token_seconds, seconds
+            self.spec,
+            self.prior,
+            prompt_tokens,
+            completion_tokens,
+            first_token_seconds,
+            seconds,
+            past_tokens=past_tokens,
         )
 
     @classmethod
@@ -118,10 +149,14 @@ def load_backend(
     concurrency: int = 4,
     api_key: str | None = None,
     threads: int | None = None,
+    prefix_cache: PrefixCache | None = None,
+    kv_type: str = "f16",
 ) -> Backend:
     """The backend a spec names; a clear one-line error for a bad spec or an unreachable server.
 
-    ``timeout`` is the total seconds one model call may take (``Backend.deadline``)."""
+    ``timeout`` is the total seconds one model call may take (``Backend.deadline``);
+    ``prefix_cache`` keeps the in-process llama.cpp model's prefix states on disk, with its KV
+    cache stored as ``kv_type``."""
     kind, _, target = spec.partition(":")
     speeds = speeds or SpeedBook(None)
     if not target:
@@ -129,7 +164,9 @@ def load_backend(
     if timeout <= 0:
         raise LongqaError(f"the model timeout must be a positive number of seconds, not {timeout}")
     if kind == "llamacpp":
-        backend = _llamacpp(spec, target, speeds, context_window, answer_tokens, threads)
+        backend = _llamacpp(
+            spec, target, speeds, context_window, answer_tokens, threads, prefix_cache, kv_type
+        )
     elif kind == "openai":
         backend = _openai(spec, target, speeds, context_window, answer_tokens, timeout, concurrency, api_key)
     elif kind == "vllm":
@@ -147,6 +184,8 @@ def _llamacpp(
     context_window: int | None,
     answer_tokens: int,
     threads: int | None,
+    prefix_cache: PrefixCache | None = None,
+    kv_type: str = "f16",
 ) -> Backend:
     from agents.gguf import PACKAGED, model_path
     from agents.llamacpp import ChatLlamaCpp
@@ -160,7 +199,15 @@ def _llamacpp(
         if not path.is_file():
             raise LongqaError(f"{target}: no such GGUF file")
         prior, window, description = _GGUF_PRIOR, context_window or 8192, path.name
-    chat = ChatLlamaCpp(model_path=str(path), n_ctx=window, max_tokens=answer_tokens, n_threads=threads)
+    chat = ChatLlamaCpp(
+        model_path=str(path),
+        n_ctx=window,
+        max_tokens=answer_tokens,
+        n_threads=threads,
+        model_sha256=PACKAGED[target].sha256 if target in PACKAGED else None,
+        kv_type=kv_type,
+        prefix_cache=prefix_cache,
+    )
     return Backend(
         spec=spec,
         chat=chat,
@@ -172,6 +219,8 @@ def _llamacpp(
         concurrency=1,
         description=description,
         answer_tokens=answer_tokens,
+        prefix_options=lambda prefix, tag: {"cache_prefix": prefix, "cache_tag": tag},
+        cached_prefix=chat.cached_prefix,
     )
 
 

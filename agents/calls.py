@@ -97,6 +97,20 @@ def _describe_failure(exc: Exception, backend: Backend, seconds: float) -> str:
     return f"the call to {who} failed: {type(exc).__name__}: {text}"
 
 
+def _prefix_note(prefix: dict[str, Any] | None) -> str:
+    """Where a call's prefix came from, in words, for the trace."""
+    if not prefix or not prefix.get("prefix_tokens"):
+        return ""
+    if prefix.get("loaded_tokens"):
+        seconds = prefix.get("load_seconds") or 0.0
+        return f"prefix of {prefix['loaded_tokens']} tokens loaded from the cache in {seconds:.1f} s"
+    if prefix.get("computed_tokens"):
+        stored = prefix.get("stored_bytes") or 0
+        kept = f", stored ({stored / 1e6:.0f} MB)" if stored else ""
+        return f"prefix of {prefix['computed_tokens']} tokens read{kept}"
+    return f"prefix of {prefix['memory_tokens']} tokens still in the model's memory"
+
+
 class _End:
     """The stream's end, or the exception that ended it."""
 
@@ -143,8 +157,13 @@ class Caller:
         messages: list[BaseMessage],
         on_token: TokenSink | None = None,
         max_tokens: int | None = None,
+        cache_prefix: str | None = None,
+        cache_tag: str | None = None,
         **options: Any,
     ) -> CallResult:
+        """One call. ``cache_prefix`` is the start of the last message that does not depend on the
+        question (the documents it opens with): a backend that keeps prefix states reuses it,
+        ``cache_tag`` names the collection it comes from."""
         limit = max_tokens or self.backend.answer_tokens
         prompt_tokens = self.backend.count_prompt(messages)
         if prompt_tokens + limit > self.backend.context_window:
@@ -152,8 +171,12 @@ class Caller:
                 f"{role} prompt of {prompt_tokens} tokens + {limit} for the answer exceeds the "
                 f"{self.backend.context_window}-token window of {self.backend.spec}"
             )
+        cached_before, cached_bytes = self.backend.cached(messages, cache_prefix)
+        speed = self.backend.speed  # as it stood before this call: the estimate is a prediction
+        if cache_prefix and self.backend.prefix_options is not None:
+            options = {**self.backend.prefix_options(cache_prefix, cache_tag), **options}
         started = time.perf_counter()
-        deadline = self.backend.deadline(prompt_tokens, limit)
+        deadline = self.backend.deadline(prompt_tokens, limit, cached_before)
         if self.backend.call_timeout is not None:
             options = {**self.backend.call_timeout(deadline), **options}
         first: float | None = None
@@ -182,10 +205,25 @@ class Caller:
         prompt_used = usage.get("input_tokens") or prompt_tokens
         timing = metadata.get("timing", {})
         first_seconds = timing.get("first_token_seconds", first if first is not None else seconds)
-        record = CallRecord(role, int(prompt_used), int(completion_tokens), seconds, first_seconds)
+        cached = int((usage.get("input_token_details") or {}).get("cache_read") or 0)  # a reused prefix
+        loaded = (metadata.get("prefix") or {}).get("loaded_tokens") or 0
+        estimate = speed.seconds(
+            int(prompt_used), int(completion_tokens), cached, cached_bytes if loaded else 0
+        )
+        record = CallRecord(
+            role,
+            int(prompt_used),
+            int(completion_tokens),
+            seconds,
+            first_seconds,
+            note=_prefix_note(metadata.get("prefix")),
+            cached_tokens=cached,
+            estimated_seconds=round(estimate, 2),
+        )
         self.trace.calls.append(record)
-        cached = (usage.get("input_token_details") or {}).get("cache_read") or 0  # a reused KV prefix
-        self.backend.record(int(prompt_used) - int(cached), int(completion_tokens), first_seconds, seconds)
+        self.backend.record(
+            int(prompt_used) - cached, int(completion_tokens), first_seconds, seconds, past_tokens=cached
+        )
         return CallResult(text, metadata, record)
 
     def _stream(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from pathlib import Path
 
 from agents.evidence import block_text
 from ingest.document import Chunk, Document
@@ -33,6 +34,11 @@ class Corpus:
                 self._documents.clear()
                 self._generation = generation
             return self._chunks
+
+    @property
+    def cache_tag(self) -> str:
+        """``folder@generation``: which collection, in which state, a cached prefix was read from."""
+        return f"{Path(self.index.folder).resolve()}@{self.index.generation}"
 
     def search(self, question: str, k: int) -> list[Hit]:
         return self.searcher.search(question, k=k)

@@ -159,14 +159,9 @@ class Answerer:
                 f"retrieve_reason found no answer: escalated to chain_of_agents over {plan.reason}"
             )
             status("no answer in the retrieved evidence: reading more with a chain of agents")
-            context = Context(
-                self.corpus,
-                caller,
-                on_token=on_token,
-                on_status=status,
-                scope=plan.scope,
-                evidence=refused.evidence,
-            )
+            # its own numbering of the blocks (document order), not the refused draft's: the same
+            # segments then send the same prefixes as any other chain of agents, and reuse them
+            context = Context(self.corpus, caller, on_token=on_token, on_status=status, scope=plan.scope)
             return STRATEGIES["chain_of_agents"].answer(question, context), "retrieve_reason→chain_of_agents"
         wider = max(plan.k or 0, 2 * k)
         if wider > k:

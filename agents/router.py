@@ -20,8 +20,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.answer import Trace
 from agents.backends import Backend
+from agents.calls import BudgetError, Caller
 from agents.corpus import Corpus
+from agents.prompts import NO_NOTES
+from agents.strategies.base import Context
 
 # Latency budgets (seconds of model time) and the retrieval-score thresholds they move.
 PREFERENCES: dict[str, dict[str, float]] = {
@@ -49,11 +53,13 @@ class Estimate:
     completion_tokens: int
     seconds: float
     fits: bool = True
+    cached_tokens: int = 0  # prompt tokens this backend already holds (a stored prefix)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "calls": self.calls,
             "prompt_tokens": self.prompt_tokens,
+            "cached_tokens": self.cached_tokens,
             "completion_tokens": self.completion_tokens,
             "seconds": round(self.seconds, 1),
             "fits": self.fits,
@@ -69,28 +75,108 @@ class Decision:
     k: int | None = None  # retrieve_reason's retrieval depth, when widened
 
 
-def _estimate(backend: Backend, calls: int, prompt: int, completion: int, fits: bool = True) -> Estimate:
-    return Estimate(calls, prompt, completion, backend.estimate_seconds(prompt, completion), fits)
+@dataclass(frozen=True)
+class Call:
+    """One planned model call: its prompt, what of it is cached (tokens, bytes to load), its answer."""
+
+    prompt: int
+    completion: int
+    cached: int = 0
+    cached_bytes: int = 0
 
 
-def estimates(backend: Backend, corpus_tokens: int, retrieved_tokens: int) -> dict[str, Estimate]:
-    """Expected calls, tokens and seconds of each strategy on this backend."""
+@dataclass
+class Reading:
+    """What the router knows of reading the collection whole on this backend: its size, and
+    what of full_context's prompt and of each Chain-of-Agents segment is already cached."""
+
+    corpus_tokens: int
+    full_cached: tuple[int, int] = (0, 0)  # (tokens, bytes to load)
+    segments: list[tuple[int, int, int]] | None = None  # (tokens, cached tokens, bytes to load)
+
+
+def _estimate(backend: Backend, calls: list[Call], fits: bool = True) -> Estimate:
+    """Each call estimated on its own (a long context slows reading and writing), then summed."""
+    return Estimate(
+        calls=len(calls),
+        prompt_tokens=sum(c.prompt for c in calls),
+        completion_tokens=sum(c.completion for c in calls),
+        seconds=sum(
+            backend.estimate_seconds(c.prompt, c.completion, c.cached, c.cached_bytes) for c in calls
+        ),
+        fits=fits,
+        cached_tokens=sum(c.cached for c in calls),
+    )
+
+
+def estimates(
+    backend: Backend, corpus_tokens: int, retrieved_tokens: int, reading: Reading | None = None
+) -> dict[str, Estimate]:
+    """Expected calls, tokens and seconds of each strategy on this backend, counting only the
+    uncached part of each prompt as read (the cached part costs its load)."""
+    reading = reading or Reading(corpus_tokens)
     room = backend.context_window - backend.answer_tokens - _FRAME_TOKENS
-    segments = max(1, math.ceil(corpus_tokens / max(room - _NOTES_TOKENS, 1)))
+    full_tokens, full_bytes = reading.full_cached
+    if reading.segments is not None:
+        parts = reading.segments
+    else:
+        count = max(1, math.ceil(corpus_tokens / max(room - _NOTES_TOKENS, 1)))
+        parts = [(corpus_tokens // count, 0, 0)] * count
+    workers = [
+        Call(tokens + _NOTES_TOKENS + _FRAME_TOKENS, _NOTES_TOKENS, cached, state)
+        for tokens, cached, state in parts
+    ]
     return {
         "full_context": _estimate(
-            backend, 1, corpus_tokens + _FRAME_TOKENS, _ANSWER_TOKENS, fits=corpus_tokens <= room
+            backend,
+            [Call(corpus_tokens + _FRAME_TOKENS, _ANSWER_TOKENS, full_tokens, full_bytes)],
+            fits=corpus_tokens <= room,
         ),
         "retrieve_reason": _estimate(
-            backend, 2, retrieved_tokens + _FACTS_TOKENS + 2 * _FRAME_TOKENS, _FACTS_TOKENS + _ANSWER_TOKENS
+            backend,
+            [
+                Call(retrieved_tokens + _FRAME_TOKENS, _FACTS_TOKENS),
+                Call(_FACTS_TOKENS + _FRAME_TOKENS, _ANSWER_TOKENS),
+            ],
         ),
         "chain_of_agents": _estimate(
-            backend,
-            segments + 1,
-            corpus_tokens + segments * (_NOTES_TOKENS + _FRAME_TOKENS) + _NOTES_TOKENS,
-            segments * _NOTES_TOKENS + _ANSWER_TOKENS,
+            backend, [*workers, Call(_NOTES_TOKENS + _FRAME_TOKENS, _ANSWER_TOKENS)]
         ),
+        "baseline": _estimate(backend, [Call(retrieved_tokens + _FRAME_TOKENS, _ANSWER_TOKENS)]),
     }
+
+
+def reading(question: str, corpus: Corpus, backend: Backend) -> Reading:
+    """The collection's size in the backend's tokens and, on a backend that keeps prefix states,
+    what of full_context's prompt and of each worker's segment is cached already."""
+    corpus_tokens = corpus.estimate_tokens(backend.spec, backend.count_text)
+    if backend.cached_prefix is None:
+        return Reading(corpus_tokens)
+    from agents.strategies import full_context
+    from agents.strategies.chain_of_agents import segments, worker_prompt
+
+    context = Context(corpus, Caller(backend, Trace()))
+    found = Reading(corpus_tokens)
+    try:
+        messages, prefix = full_context.prompt(question, context)
+        found.full_cached = backend.cached(messages, prefix)
+    except BudgetError:
+        pass  # it does not fit: nothing to cache
+    context = Context(corpus, Caller(backend, Trace()))
+    try:
+        parts = segments(context, backend.count_text(question))
+    except BudgetError:
+        return found
+    for part in parts:
+        for chunk in part:
+            context.evidence.marker(chunk)
+    found.segments = []
+    for i, part in enumerate(parts, 1):
+        messages, prefix = worker_prompt(question, context, part, i, len(parts), NO_NOTES)
+        tokens = sum(context.block_tokens(c) for c in part)
+        cached, state = backend.cached(messages, prefix)
+        found.segments.append((tokens, cached, state))
+    return found
 
 
 def score_shape(dense_scores: list[float]) -> tuple[float, float]:
@@ -103,39 +189,42 @@ def score_shape(dense_scores: list[float]) -> tuple[float, float]:
 
 
 def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanced", k: int = 8) -> Decision:
-    """Choose a strategy for ``question`` and say why."""
+    """Choose a strategy for ``question`` and say why; never one whose estimate is over the
+    preference's budget while another is within it."""
     if prefer not in PREFERENCES:
         raise ValueError(f"unknown preference {prefer!r}: use quality, balanced or cost")
     policy = PREFERENCES[prefer]
-    corpus_tokens = corpus.estimate_tokens(backend.spec, backend.count_text)
+    latency = policy["latency"]
+    known = reading(question, corpus, backend)
+    corpus_tokens = known.corpus_tokens
     hits = corpus.search(question, k=max(k, 10))
     retrieved = sum(corpus.block_tokens(h.chunk, backend.spec, backend.count_text) for h in hits[:k])
-    options = estimates(backend, corpus_tokens, retrieved)
+    options = estimates(backend, corpus_tokens, retrieved, known)
     full = options["full_context"]
-    if full.fits and full.seconds <= policy["latency"]:
+    cached = f" ({full.cached_tokens} of them cached)" if full.cached_tokens else ""
+    if full.fits and full.seconds <= latency:
         return Decision(
             "full_context",
-            f"the collection ({corpus_tokens} tokens) fits the {backend.context_window}-"
+            f"the collection ({corpus_tokens} tokens{cached}) fits the {backend.context_window}-"
             f"token window and reading it all takes ~{full.seconds:.0f}s, within the {prefer} budget "
-            f"of {policy['latency']:.0f}s",
+            f"of {latency:.0f}s",
             options,
         )
     why_not_full = (
         f"the collection ({corpus_tokens} tokens) does not fit the {backend.context_window}-token window"
         if not full.fits
-        else f"reading all {corpus_tokens} tokens would take ~{full.seconds:.0f}s, over the {prefer} "
-        f"budget of {policy['latency']:.0f}s"
+        else f"reading all {corpus_tokens} tokens{cached} would take ~{full.seconds:.0f}s, over the "
+        f"{prefer} budget of {latency:.0f}s"
     )
     dense = sorted((h.dense_score for h in hits if h.dense_score is not None), reverse=True)
     top, concentration = score_shape(dense)
     wording = _WHOLE.search(question)
     if not wording and top >= policy["low_score"] and concentration >= policy["flat"]:
-        return Decision(
-            "retrieve_reason",
-            f"{why_not_full}; the question is about one thing (top retrieval "
-            f"score {top:.2f}, {concentration:.2f} above the rest)",
-            options,
+        about = (
+            f"the question is about one thing (top retrieval score {top:.2f}, "
+            f"{concentration:.2f} above the rest)"
         )
+        return _within(f"{why_not_full}; {about}", options, ("retrieve_reason", "baseline"), prefer, latency)
     signal = (
         f"its wording ('{wording.group(0)}')"
         if wording
@@ -151,6 +240,27 @@ def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanc
     return plan
 
 
+def _within(
+    why: str, options: dict[str, Estimate], order: tuple[str, ...], prefer: str, latency: float
+) -> Decision:
+    """The first of ``order`` whose estimate is within the budget; else the cheapest of them."""
+    for name in order:
+        if options[name].seconds <= latency:
+            skipped = [n for n in order[: order.index(name)]]
+            over = "".join(
+                f"; {n} would take ~{options[n].seconds:.0f}s, over the {prefer} budget of {latency:.0f}s"
+                for n in skipped
+            )
+            return Decision(name, f"{why}{over}; {name} takes ~{options[name].seconds:.0f}s", options)
+    cheapest = min(order, key=lambda n: options[n].seconds)
+    return Decision(
+        cheapest,
+        f"{why}; every way of reading it is over the {prefer} budget of {latency:.0f}s: the cheapest, "
+        f"{cheapest}, takes ~{options[cheapest].seconds:.0f}s",
+        options,
+    )
+
+
 def plan_chain(
     question: str,
     corpus: Corpus,
@@ -161,15 +271,18 @@ def plan_chain(
     options: dict[str, Estimate] | None = None,
 ) -> Decision:
     """A chain of agents over the whole collection if it fits the preference's budget, else over the
-    documents retrieval points at; if even one is too long, retrieve_reason with wider retrieval."""
+    documents retrieval points at; if even one is too long, retrieve_reason with wider retrieval
+    (or plain top-k in one call, when even that is over the budget)."""
     latency = PREFERENCES[prefer]["latency"]
     hits = hits if hits is not None else corpus.search(question, k=max(k, 10))
     if options is None:
         retrieved = sum(corpus.block_tokens(h.chunk, backend.spec, backend.count_text) for h in hits[:k])
-        options = estimates(backend, corpus.estimate_tokens(backend.spec, backend.count_text), retrieved)
+        known = reading(question, corpus, backend)
+        options = estimates(backend, known.corpus_tokens, retrieved, known)
     coa = options["chain_of_agents"]
     if coa.seconds <= latency:
-        return Decision("chain_of_agents", f"the whole collection, ~{coa.seconds:.0f}s", options)
+        cached = f" ({coa.cached_tokens} tokens of it cached)" if coa.cached_tokens else ""
+        return Decision("chain_of_agents", f"the whole collection{cached}, ~{coa.seconds:.0f}s", options)
     scope = _scope(corpus, backend, hits, latency)
     if scope:
         scoped = estimates(backend, sum(t for _, t in scope), 0)["chain_of_agents"]
@@ -183,13 +296,18 @@ def plan_chain(
             options,
             scope=paths,
         )
-    return Decision(
-        "retrieve_reason",
-        f"even one document read by a chain of agents is over the {prefer} "
-        f"budget of {latency:.0f}s: retrieving wider instead",
-        options,
-        k=2 * k,
+    retrieved = options["retrieve_reason"].prompt_tokens - 2 * _FRAME_TOKENS - _FACTS_TOKENS
+    options["retrieve_reason (wider)"] = estimates(backend, 0, 2 * max(retrieved, 0))["retrieve_reason"]
+    why = f"even one document read by a chain of agents is over the {prefer} budget of {latency:.0f}s"
+    decision = _within(
+        why, options, ("retrieve_reason (wider)", "retrieve_reason", "baseline"), prefer, latency
     )
+    if decision.strategy == "retrieve_reason (wider)":
+        decision.strategy, decision.k = "retrieve_reason", 2 * k
+        decision.reason = decision.reason.replace(
+            "retrieve_reason (wider) takes", "retrieving wider instead:"
+        )
+    return decision
 
 
 def _scope(corpus: Corpus, backend: Backend, hits: list, latency: float) -> list[tuple[str, int]]:

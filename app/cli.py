@@ -35,7 +35,9 @@ from app.console import (
     print_ingest_report,
     print_json,
     print_trace,
+    print_warm_report,
     print_warning,
+    warm_progress,
 )
 from app.settings import load_settings
 from ingest.errors import LongqaError
@@ -204,6 +206,35 @@ def ask(
     print_citations(answer)
     if trace:
         print_trace(answer)
+
+
+@app.command()
+def warm(
+    index: IndexOption = None,
+    model: ModelOption = None,
+    context_window: WindowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Read a collection ahead of time: store what the model reads of the whole collection and of
+    each chain-of-agents segment, so that even the first question reads only itself. Resumable."""
+    from agents.warm import warm as warm_collection
+
+    settings = load_settings(model=model, context_window=context_window)
+    with components.open_index(settings, index or settings.index) as opened:
+        answerer = components.answerer(settings, opened)
+        with warm_progress(enabled=not as_json and err.is_terminal) as progress:
+            report = warm_collection(answerer.corpus, answerer.backend, progress)
+    if as_json:
+        print_json(
+            {
+                "prefilled_tokens": report.prefilled,
+                "stored_bytes": report.stored_bytes,
+                "seconds": round(report.seconds, 1),
+                "parts": [vars(p) for p in report.parts],
+            }
+        )
+    else:
+        print_warm_report(report)
 
 
 @app.command()

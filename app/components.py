@@ -9,6 +9,7 @@ from pathlib import Path
 from agents.backends import Backend, load_backend
 from agents.corpus import Corpus
 from agents.orchestrator import Answerer, AskOptions
+from agents.prefix_cache import PrefixCache
 from agents.speeds import SpeedBook
 from app.settings import Settings
 from ingest.cache import cache_root
@@ -79,6 +80,8 @@ def _backend(
     concurrency: int,
     api_key: str | None,
     threads: int | None,
+    prefix_cache_gb: float,
+    kv_cache: str,
 ) -> Backend:
     return load_backend(
         spec,
@@ -89,7 +92,16 @@ def _backend(
         concurrency=concurrency,
         api_key=api_key,
         threads=threads,
+        prefix_cache=prefix_cache(prefix_cache_gb),
+        kv_type=kv_cache,
     )
+
+
+def prefix_cache(size_gb: float) -> PrefixCache | None:
+    """The prefix states on disk, shared by the CLI and the UI (None when turned off)."""
+    if size_gb <= 0:
+        return None
+    return PrefixCache(cache_root() / "prefixes", max_bytes=int(size_gb * 1024**3))
 
 
 def backend(settings: Settings, spec: str | None = None) -> Backend:
@@ -102,6 +114,8 @@ def backend(settings: Settings, spec: str | None = None) -> Backend:
         settings.concurrency,
         settings.api_key,
         settings.threads,
+        settings.prefix_cache_gb,
+        settings.kv_cache,
     )
 
 

@@ -31,6 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.answer import Answer
+from agents.warm import WarmReport
 from retrieval.indexer import IngestReport
 from retrieval.search import Hit
 
@@ -237,34 +238,66 @@ def print_trace(answer: Answer) -> None:
     out.print(Text.assemble("  decision: ", literal(trace.decision), " — ", literal(trace.reason)))
     if trace.estimates:
         table = Table(title="Router estimates", header_style="bold")
-        for column in ("strategy", "calls", "prompt tokens", "completion tokens", "seconds", "fits window"):
+        columns = (
+            "strategy",
+            "calls",
+            "prompt tokens",
+            "cached",
+            "completion tokens",
+            "seconds",
+            "fits window",
+        )
+        for column in columns:
             table.add_column(column, justify="right" if column != "strategy" else "left")
         for name, e in trace.estimates.items():
             table.add_row(
                 literal(name),
                 str(e["calls"]),
                 str(e["prompt_tokens"]),
+                str(e.get("cached_tokens", 0)),
                 str(e["completion_tokens"]),
                 f"{e['seconds']:.1f}",
                 "yes" if e["fits"] else "no",
             )
         out.print(table)
     calls = Table(title="Model calls", header_style="bold")
-    for column in ("#", "role", "prompt tokens", "completion tokens", "seconds", "first token s"):
+    columns = (
+        "#",
+        "role",
+        "prompt tokens",
+        "cached",
+        "completion tokens",
+        "seconds",
+        "estimated s",
+        "first token s",
+    )
+    for column in columns:
         calls.add_column(column, justify="right" if column not in ("role",) else "left")
     for i, call in enumerate(trace.calls, 1):
         calls.add_row(
             str(i),
             literal(call.role),
             str(call.prompt_tokens),
+            str(call.cached_tokens),
             str(call.completion_tokens),
             f"{call.seconds:.1f}",
+            f"{call.estimated_seconds:.1f}" if call.estimated_seconds is not None else "",
             f"{call.first_token_seconds:.1f}" if call.first_token_seconds is not None else "",
         )
     calls.add_row(
-        "", "total", str(trace.prompt_tokens), str(trace.completion_tokens), f"{trace.seconds:.1f}", ""
+        "",
+        "total",
+        str(trace.prompt_tokens),
+        "",
+        str(trace.completion_tokens),
+        f"{trace.seconds:.1f}",
+        "",
+        "",
     )
     out.print(calls)
+    for i, call in enumerate(trace.calls, 1):
+        if call.note:
+            out.print(Text.assemble(f"  call {i}: ", literal(call.note)))
     for event in trace.events:
         out.print(Text.assemble("  • ", literal(event)))
     for i, notes in enumerate(trace.notes, 1):
@@ -365,4 +398,49 @@ def print_eval_summary(folder: Path) -> None:
             f"\nreport: {folder / 'report.md'} (tables), {folder / 'report.json'} (every answer), "
             f"plots in {folder}"
         )
+    )
+
+
+@contextmanager
+def warm_progress(enabled: bool) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A progress bar over the prefixes ``longqa warm`` reads (one line each off a terminal)."""
+    if not enabled:
+        yield (
+            lambda done, total, what: err.print(literal(f"[{done}/{total}] {what}")) if done < total else None
+        )
+        return
+    columns = (
+        TextColumn("warming"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}", markup=False),
+    )
+    with Progress(*columns, console=err) as bars:
+        task = bars.add_task("warming", total=1, detail="")
+
+        def update(done: int, total: int, what: str) -> None:
+            bars.update(task, completed=done, total=max(total, 1), detail=printable(what)[:60])
+
+        yield update
+
+
+def print_warm_report(report: WarmReport) -> None:
+    """What ``longqa warm`` read and stored, part by part, and the totals."""
+    table = Table(title="Prefix states", header_style="bold")
+    for column in ("part", "starts at", "tokens", "status", "seconds", "MB"):
+        table.add_column(column, justify="left" if column in ("part", "starts at", "status") else "right")
+    for part in report.parts:
+        table.add_row(
+            literal(part.part),
+            literal(part.label),
+            str(part.tokens),
+            literal(part.status),
+            f"{part.seconds:.1f}",
+            f"{part.bytes / 1e6:.0f}" if part.bytes else "",
+        )
+    out.print(table)
+    out.print(
+        f"prefilled {report.prefilled:,} tokens, stored {report.stored_bytes / 1e6:,.0f} MB "
+        f"in {report.seconds:.0f} s"
     )

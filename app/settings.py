@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     concurrency: int = Field(4, ge=1, description="questions in flight at once against a server")
     threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all)")
     api_key: str | None = Field(None, description="API key for an OpenAI-compatible server")
+    prefix_cache_gb: float = Field(
+        8.0,
+        ge=0,
+        description="disk kept for prefix states (what the in-process model read of a document or a "
+        "segment, reused by later questions) under longqa's cache folder, least recently used "
+        "evicted first; 0 turns the cache off",
+    )
+    kv_cache: str = Field(
+        "f16",
+        description="how the in-process llama.cpp model keeps its KV cache: f16, or q8_0 (half the "
+        "memory and half the size of every stored prefix state)",
+    )
 
     @field_validator("index", "collections", mode="before")
     @classmethod
@@ -93,6 +105,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"not a strategy; use {', '.join(STRATEGIES)} (or {', '.join(STRATEGY_LONG_NAMES)})"
             )
+        return value
+
+    @field_validator("kv_cache")
+    @classmethod
+    def _known_kv_type(cls, value: str) -> str:
+        if value not in ("f16", "q8_0"):
+            raise ValueError("not a KV cache type; use f16 or q8_0")
         return value
 
     @field_validator("prefer")

@@ -34,6 +34,11 @@ class Context:
         wanted = set(self.scope)
         return [c for c in chunks if c.span.path in wanted]
 
+    @property
+    def cache_tag(self) -> str:
+        """The collection a cached prompt prefix comes from (its folder and generation)."""
+        return self.corpus.cache_tag
+
     def block_tokens(self, chunk: Chunk) -> int:
         backend = self.caller.backend
         return self.corpus.block_tokens(chunk, backend.spec, backend.count_text)

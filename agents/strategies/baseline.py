@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agents.citations import is_refusal
 from agents.evidence import pack
-from agents.prompts import ANSWER
+from agents.prompts import ANSWER, documents
 from agents.strategies.base import Context, Draft
 
 
@@ -17,10 +17,12 @@ class Baseline:
         context.on_status("searching the index")
         ranked = [h.chunk for h in context.corpus.search(question, k=context.k)]
         room = caller.prompt_budget - caller.backend.count_prompt(
-            ANSWER.format_messages(question=question, evidence="")
+            ANSWER.format_messages(question=question, documents=documents(""))
         )
         kept, _ = pack(ranked, room, context.block_tokens)
         context.on_status(f"answering from the top {len(kept)} chunks")
-        messages = ANSWER.format_messages(question=question, evidence=context.evidence.render(kept))
+        messages = ANSWER.format_messages(
+            question=question, documents=documents(context.evidence.render(kept))
+        )
         result = caller.call("answer", messages, on_token=context.on_token)
         return Draft(result.text, context.evidence, is_refusal(result.text))

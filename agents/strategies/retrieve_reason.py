@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from agents.citations import ground, is_refusal, locate
 from agents.evidence import ends_first, pack
-from agents.prompts import REASON, REFUSAL, RETRIEVE
+from agents.prompts import REASON, REFUSAL, RETRIEVE, documents
 from agents.strategies.base import Context, Draft
 from ingest.document import Chunk
 
@@ -137,7 +137,7 @@ class RetrieveReason:
             hits = [h for h in hits if h.chunk.span.path in set(context.scope)]
         ranked = [h.chunk for h in hits]
         room = caller.prompt_budget - caller.backend.count_prompt(
-            RETRIEVE.format_messages(question=question, evidence="", max_facts=context.max_facts)
+            RETRIEVE.format_messages(question=question, documents=documents(""), max_facts=context.max_facts)
         )
         kept, dropped = pack(ranked, room, context.block_tokens)
         if dropped:
@@ -151,7 +151,9 @@ class RetrieveReason:
         retrieved = caller.call(
             "retrieve",
             RETRIEVE.format_messages(
-                question=question, evidence=context.evidence.render(ordered), max_facts=context.max_facts
+                question=question,
+                documents=documents(context.evidence.render(ordered)),
+                max_facts=context.max_facts,
             ),
         )
         found = locate_facts(parse_facts(retrieved.text), kept, question, context)

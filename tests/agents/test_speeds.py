@@ -62,7 +62,52 @@ def test_a_reused_prefix_is_not_counted_as_prefilled() -> None:
     chat = CachedPrefixChat(messages=iter([AIMessage(content="ok")]))
     backend = Backend.wrap(chat, context_window=8192, spec="m")
     backend.prior = PRIOR
-    recorded: list[tuple[int, ...]] = []
-    backend.speeds.record = lambda spec, prior, *figures: recorded.append(figures)  # type: ignore[method-assign]
-    Caller(backend, Trace()).call("answer", [HumanMessage(content="q")])
-    assert recorded and recorded[0][0] == 100  # 5000 prompt tokens, 4900 of them cached
+    recorded: list[tuple[tuple[int, ...], dict]] = []
+    backend.speeds.record = lambda spec, prior, *figures, **named: recorded.append((figures, named))  # type: ignore[method-assign]
+    trace = Trace()
+    Caller(backend, trace).call("answer", [HumanMessage(content="q")])
+    figures, named = recorded[0]
+    assert figures[0] == 100 and named == {"past_tokens": 4900}  # 5000 prompt tokens, 4900 cached
+    assert trace.calls[0].cached_tokens == 4900 and trace.calls[0].estimated_seconds is not None
+
+
+def test_reading_slows_down_as_the_context_grows() -> None:
+    speed = Speed(prefill=100, decode=20, slowdown=0.2)
+    # 14,000 tokens read from scratch see an average context of 7,000: 2.4 times the short-context time
+    assert speed.prefill_seconds(14_000) == (14_000 + 0.2 * 14_000 * 7_000 / 1000) / 100
+    # the same 200 tokens cost more after 14,000 cached tokens than at the start
+    assert speed.prefill_seconds(200, past_tokens=14_000) > 3 * speed.prefill_seconds(200)
+    # a cached prefix costs only its load and the context it adds to the rest
+    cached = speed.seconds(14_200, 100, cached_tokens=14_000, cached_bytes=400e6)
+    assert cached < speed.seconds(14_200, 100) / 5
+
+
+def test_the_slowdown_is_fitted_once_samples_span_short_and_long_contexts() -> None:
+    machine = Speed(prefill=70, decode=18, slowdown=0.25)  # what this "machine" really does
+    book = SpeedBook(None)
+    prior = Speed(prefill=200, decode=40)  # a prior that is wrong on both counts
+    for new, past in [(800, 0), (3000, 0), (300, 12_000), (9000, 0), (500, 6000), (16_000, 0)]:
+        first = machine.prefill_seconds(new, past)
+        written = 100
+        book.record(
+            "m",
+            prior,
+            new,
+            written,
+            first,
+            first + machine.decode_seconds(written - 1, new + past),
+            past_tokens=past,
+        )
+    fitted = book.get("m", prior)
+    assert abs(fitted.prefill - 70) < 1 and abs(fitted.slowdown - 0.25) < 0.01
+    assert abs(fitted.decode - 18) < 1
+    assert abs(fitted.prefill_seconds(14_000) - machine.prefill_seconds(14_000)) < 5
+
+
+def test_samples_from_short_contexts_only_keep_the_prior_slowdown(tmp_path: Path) -> None:
+    book = SpeedBook(tmp_path / "speeds.json")
+    prior = Speed(prefill=90, decode=30, slowdown=0.3)
+    for _ in range(6):
+        book.record("m", prior, 1000, 31, 1000 * 1.15 / 90, 1000 * 1.15 / 90 + 1.0)
+    kept = SpeedBook(tmp_path / "speeds.json").get("m", prior)
+    assert kept.slowdown == 0.3 and 85 < kept.prefill < 95
