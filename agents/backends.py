@@ -28,13 +28,16 @@ from agents.speeds import Speed, SpeedBook
 from ingest.errors import LongqaError
 from ingest.tokens import count_tokens as cl100k_tokens
 
-# Priors measured on a 2-core CPU (MODELS.md); the speed book replaces them with this machine's.
+# Priors measured on a quiet 2-core CPU with benchmarks/bench_prefill.py (results in
+# benchmarks/results/prefill-*.json): tokens per second at a short context, and how much slower
+# each 1,000 tokens of context make the next one. The speed book replaces them with what this
+# machine measures.
 _PRIORS = {
-    "default": Speed(prefill=73, decode=19),
-    "small": Speed(prefill=126, decode=23),
-    "tiny": Speed(prefill=185, decode=59),
+    "default": Speed(prefill=159, decode=42, slowdown=0.14),
+    "small": Speed(prefill=307, decode=72, slowdown=0.20),
+    "tiny": Speed(prefill=425, decode=122, slowdown=0.24),
 }
-_GGUF_PRIOR = Speed(prefill=80, decode=15)
+_GGUF_PRIOR = Speed(prefill=80, decode=15, slowdown=0.15)
 _SERVER_PRIOR = Speed(prefill=4000, decode=60)
 _ENGINE_PRIOR = Speed(prefill=8000, decode=80)
 DEFAULT_TIMEOUT = 180.0  # seconds a model call may take; long calls get 3× their estimate
@@ -101,9 +104,10 @@ class Backend:
         first_token_seconds: float,
         seconds: float,
         past_tokens: int = 0,
+        kind: str | None = None,
     ) -> None:
         """Fold one call's timing into the speed book: ``prompt_tokens`` read by the call itself,
-        after ``past_tokens`` already in the window."""
+        after ``past_tokens`` already in the window; ``kind`` what it wrote (answer, notes, facts)."""
         self.speeds.record(
             self.spec,
             self.prior,
@@ -112,6 +116,7 @@ class Backend:
             first_token_seconds,
             seconds,
             past_tokens=past_tokens,
+            kind=kind,
         )
 
     @classmethod

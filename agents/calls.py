@@ -21,7 +21,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from ingest.errors import LongqaError
 log = logging.getLogger(__name__)
 
 TokenSink = Callable[[str], None]
+_KINDS = {"answer": "answer", "reason": "answer", "manager": "answer", "worker": "notes", "retrieve": "facts"}
 _STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")  # the openai client's, before the server's words
 
 
@@ -222,13 +223,18 @@ class Caller:
         )
         self.trace.calls.append(record)
         self.backend.record(
-            int(prompt_used) - cached, int(completion_tokens), first_seconds, seconds, past_tokens=cached
+            int(prompt_used) - cached,
+            int(completion_tokens),
+            first_seconds,
+            seconds,
+            past_tokens=cached,
+            kind=_KINDS.get(role.split()[0]),
         )
         return CallResult(text, metadata, record)
 
     def _stream(
         self, messages: list[BaseMessage], deadline: float, started: float, **options: Any
-    ) -> Iterator[AIMessageChunk]:
+    ) -> Generator[AIMessageChunk, None, None]:
         """The model's chunks as they come, read on a worker thread; a LongqaError naming the
         model when the stream fails or is not over ``deadline`` seconds after ``started``."""
         pieces: queue.Queue[Any] = queue.Queue()

@@ -40,9 +40,8 @@ _WHOLE = re.compile(
     r"throughout|whole|entire|overall|which (?:chapters|sections|files|modules))\b",
     re.IGNORECASE,
 )
-_ANSWER_TOKENS = 150  # expected length of an answer
-_NOTES_TOKENS = 300  # expected length of a worker's notes
-_FACTS_TOKENS = 200  # expected length of the retrieve step's copied facts
+_NOTES_ROOM = 300  # the notes a worker reads (what earlier workers found), on average
+_FACTS_TOKENS = 200  # the facts the reason step reads
 _FRAME_TOKENS = 250  # prompt text around the evidence
 
 
@@ -115,34 +114,34 @@ def estimates(
     """Expected calls, tokens and seconds of each strategy on this backend, counting only the
     uncached part of each prompt as read (the cached part costs its load)."""
     reading = reading or Reading(corpus_tokens)
+    speed = backend.speed
+    answer, notes, facts = speed.writes("answer"), speed.writes("notes"), speed.writes("facts")
     room = backend.context_window - backend.answer_tokens - _FRAME_TOKENS
     full_tokens, full_bytes = reading.full_cached
     if reading.segments is not None:
         parts = reading.segments
     else:
-        count = max(1, math.ceil(corpus_tokens / max(room - _NOTES_TOKENS, 1)))
+        count = max(1, math.ceil(corpus_tokens / max(room - _NOTES_ROOM, 1)))
         parts = [(corpus_tokens // count, 0, 0)] * count
     workers = [
-        Call(tokens + _NOTES_TOKENS + _FRAME_TOKENS, _NOTES_TOKENS, cached, state)
+        Call(tokens + _NOTES_ROOM + _FRAME_TOKENS, int(notes), cached, state)
         for tokens, cached, state in parts
     ]
     return {
         "full_context": _estimate(
             backend,
-            [Call(corpus_tokens + _FRAME_TOKENS, _ANSWER_TOKENS, full_tokens, full_bytes)],
+            [Call(corpus_tokens + _FRAME_TOKENS, int(answer), full_tokens, full_bytes)],
             fits=corpus_tokens <= room,
         ),
         "retrieve_reason": _estimate(
             backend,
             [
-                Call(retrieved_tokens + _FRAME_TOKENS, _FACTS_TOKENS),
-                Call(_FACTS_TOKENS + _FRAME_TOKENS, _ANSWER_TOKENS),
+                Call(retrieved_tokens + _FRAME_TOKENS, int(facts)),
+                Call(_FACTS_TOKENS + _FRAME_TOKENS, int(answer)),
             ],
         ),
-        "chain_of_agents": _estimate(
-            backend, [*workers, Call(_NOTES_TOKENS + _FRAME_TOKENS, _ANSWER_TOKENS)]
-        ),
-        "baseline": _estimate(backend, [Call(retrieved_tokens + _FRAME_TOKENS, _ANSWER_TOKENS)]),
+        "chain_of_agents": _estimate(backend, [*workers, Call(_NOTES_ROOM + _FRAME_TOKENS, int(answer))]),
+        "baseline": _estimate(backend, [Call(retrieved_tokens + _FRAME_TOKENS, int(answer))]),
     }
 
 

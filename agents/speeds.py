@@ -32,8 +32,11 @@ _WEIGHT = 0.3  # how far one call moves the estimate
 _STEP = 4.0  # one call's figure counts at most this many times above or below the estimate
 _PLAUSIBLE = 50.0  # a kept speed this many times away from the prior is discarded
 _SAMPLES = 48  # samples kept per backend for the fit
-_SPREAD = 4_000  # the fit needs samples whose contexts differ by at least this many tokens
+_SPREAD = 2_500  # the fit needs samples whose contexts differ by at least this many tokens
 _DEFAULT_LOAD = 400e6  # bytes per second reading a stored prefix state (a laptop SSD, cold)
+# tokens a call writes before anything was measured: an answer of one to three sentences, a
+# worker's new facts (often NONE), the facts the retrieve step copies
+WRITTEN = {"answer": 80.0, "notes": 60.0, "facts": 150.0}
 
 
 @dataclass
@@ -44,6 +47,11 @@ class Speed:
     slowdown: float = 0.0  # extra time per token, as a share, per 1,000 tokens of context
     load: float = _DEFAULT_LOAD  # bytes per second loading a stored prefix state
     samples: list[list[float]] = field(default_factory=list, repr=False)  # [new, past, first_s, …]
+    written: dict[str, float] = field(default_factory=dict)  # tokens a call of each kind writes, usually
+
+    def writes(self, kind: str) -> float:
+        """How many tokens a call of ``kind`` (answer, notes, facts) writes, as measured here."""
+        return self.written.get(kind, WRITTEN[kind])
 
     def prefill_seconds(self, new_tokens: int, past_tokens: int = 0) -> float:
         """Seconds to read ``new_tokens`` after ``past_tokens`` already in the window."""
@@ -93,6 +101,8 @@ class SpeedBook:
             ):
                 log.warning("discarding implausible measured speeds of %s: %s", backend, kept)
                 kept = self._speeds[backend] = _fresh(prior)
+            if kept is not None and not kept.samples and not kept.slowdown:
+                kept.slowdown = prior.slowdown  # kept by a longqa that did not measure the slowdown
             return kept or _fresh(prior)
 
     def record(
@@ -104,15 +114,21 @@ class SpeedBook:
         first_token_seconds: float,
         seconds: float,
         past_tokens: int = 0,
+        kind: str | None = None,
     ) -> None:
         """Fold one call's timing in (ignored when too small to say anything).
 
         ``prompt_tokens`` are the tokens this call read itself; ``past_tokens`` those that were
-        already in the window (a reused or loaded prefix)."""
-        if prompt_tokens < 64 or first_token_seconds <= 0:
-            return
+        already in the window (a reused or loaded prefix); ``kind`` what the call wrote (answer,
+        notes, facts), whose usual length is learnt too."""
         with self._lock:
             speed = self._speeds.setdefault(backend, _fresh(prior))
+            if kind in WRITTEN and completion_tokens > 0:
+                usual = speed.writes(kind)
+                speed.written[kind] = round(usual + _WEIGHT * (completion_tokens - usual), 1)
+            if prompt_tokens + past_tokens < 64 or first_token_seconds <= 0:
+                self._save()
+                return
             written_seconds = max(seconds - first_token_seconds, 0.0)
             speed.samples = [
                 *speed.samples[-(_SAMPLES - 1) :],

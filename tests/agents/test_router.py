@@ -111,10 +111,11 @@ def test_cost_preference_falls_back_to_wide_retrieval(big_corpus: Corpus) -> Non
         k=8,
     )
     # on a 2-core CPU a chain of agents and a wider retrieval are both over the 60 s budget:
-    # the best chunks in one call is the cheapest way left
-    assert decision.strategy == "baseline" and "retrieve_reason (wider) would take" in decision.reason
+    # retrieval as deep as usual is the way that fits it
+    assert decision.strategy == "retrieve_reason" and decision.k is None
+    assert "retrieve_reason (wider) would take" in decision.reason
     wider = decision.estimates["retrieve_reason (wider)"]
-    assert wider.seconds > 60 and decision.estimates["baseline"].seconds < wider.seconds
+    assert wider.seconds > 60 >= decision.estimates["retrieve_reason"].seconds
 
 
 @pytest.mark.parametrize("prefill", [40, 73, 150, 400, 1500, 5000])

@@ -67,7 +67,7 @@ def test_a_reused_prefix_is_not_counted_as_prefilled() -> None:
     trace = Trace()
     Caller(backend, trace).call("answer", [HumanMessage(content="q")])
     figures, named = recorded[0]
-    assert figures[0] == 100 and named == {"past_tokens": 4900}  # 5000 prompt tokens, 4900 cached
+    assert figures[0] == 100 and named == {"past_tokens": 4900, "kind": "answer"}  # 4900 of 5000 cached
     assert trace.calls[0].cached_tokens == 4900 and trace.calls[0].estimated_seconds is not None
 
 
@@ -111,3 +111,13 @@ def test_samples_from_short_contexts_only_keep_the_prior_slowdown(tmp_path: Path
         book.record("m", prior, 1000, 31, 1000 * 1.15 / 90, 1000 * 1.15 / 90 + 1.0)
     kept = SpeedBook(tmp_path / "speeds.json").get("m", prior)
     assert kept.slowdown == 0.3 and 85 < kept.prefill < 95
+
+
+def test_how_long_answers_usually_are_is_learnt_per_kind() -> None:
+    book = SpeedBook(None)
+    for _ in range(12):
+        book.record("m", PRIOR, 40, 30, 0.5, 1.5, past_tokens=19_000, kind="answer")
+    speed = book.get("m", PRIOR)
+    assert abs(speed.writes("answer") - 30) < 2  # answers here are short: the estimate follows
+    assert speed.writes("notes") == 60.0  # nothing measured yet: the default
+    assert len(speed.samples) == 12  # a cached call is a sample too (reading after 19,000 tokens)
