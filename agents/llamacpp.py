@@ -91,6 +91,11 @@ class ChatLlamaCpp(BaseChatModel):
             if self.kv_type not in KV_TYPES:
                 raise LongqaError(f"unknown KV cache type {self.kv_type!r}: use {', '.join(KV_TYPES)}")
             quantised = KV_TYPES[self.kv_type]
+            kv: dict[str, Any] = (
+                {"type_k": quantised, "type_v": quantised, "flash_attn": True}
+                if quantised is not None
+                else {}
+            )
             try:
                 self._llama = llama_cpp.Llama(
                     model_path=self.model_path,
@@ -99,11 +104,7 @@ class ChatLlamaCpp(BaseChatModel):
                     n_batch=512,
                     seed=self.seed,
                     verbose=False,
-                    **(
-                        {"type_k": quantised, "type_v": quantised, "flash_attn": True}
-                        if quantised is not None
-                        else {}
-                    ),
+                    **kv,
                 )
             except (ValueError, RuntimeError) as exc:
                 raise LongqaError(f"llama.cpp could not load {self.model_path}: {exc}") from exc

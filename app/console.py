@@ -261,7 +261,7 @@ def print_trace(answer: Answer) -> None:
             )
         out.print(table)
     calls = Table(title="Model calls", header_style="bold")
-    columns = (
+    call_columns = (
         "#",
         "role",
         "prompt tokens",
@@ -271,7 +271,7 @@ def print_trace(answer: Answer) -> None:
         "estimated s",
         "first token s",
     )
-    for column in columns:
+    for column in call_columns:
         calls.add_column(column, justify="right" if column not in ("role",) else "left")
     for i, call in enumerate(trace.calls, 1):
         calls.add_row(

@@ -52,7 +52,7 @@ def allowed_host(host: str | None, server_address: str | None) -> bool:
 def _check_host() -> None:
     host = st.context.headers.get("Host")
     if not allowed_host(host, st.get_option("server.address")):
-        shown = escape(repr(host[:100]))
+        shown = escape(repr((host or "")[:100]))
         st.error(
             f"This page was opened as {shown}, which is not an address of this longqa server: "
             "open it at localhost, with the server's port.",

@@ -122,8 +122,16 @@ def locate_facts(copied: list[tuple[int, str]], shown: list[Chunk], question: st
             continue
         result.dropped += 1
     for marker, spans in result.spans.items():
-        result.spans[marker] = _merge(spans, context.evidence.chunk(marker).text)
+        result.spans[marker] = _merge(spans, _shown(context, marker).text)
     return result
+
+
+def _shown(context: Context, marker: int) -> Chunk:
+    """The chunk a marker of this answer names (every located fact names a shown one)."""
+    chunk = context.evidence.chunk(marker)
+    if chunk is None:
+        raise KeyError(f"[S{marker}] names no block that was shown")
+    return chunk
 
 
 class RetrieveReason:
@@ -167,7 +175,7 @@ class RetrieveReason:
             if count:
                 caller.trace.events.append(f"retrieve: {count} copied fact(s) {what}")
         lines = [
-            f"[S{marker}] {context.evidence.chunk(marker).text[start:end]}"
+            f"[S{marker}] {_shown(context, marker).text[start:end]}"
             for marker, spans in found.spans.items()
             for start, end in spans
         ]
