@@ -8,6 +8,7 @@ process: llama.cpp is not safe to call from two threads. It never touches Stream
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,16 @@ from app.collections import Collection, summary
 from app.settings import Settings
 from ingest.errors import LongqaError
 
-__all__ = ["Answer", "CallRecord", "Citation", "Trace", "ask", "check_question", "describe_model"]
+__all__ = [
+    "Answer",
+    "CallRecord",
+    "Citation",
+    "Trace",
+    "ask",
+    "check_question",
+    "describe_model",
+    "read_ahead",
+]
 
 QUESTION_LIMIT = 2000  # characters; longer "questions" are documents pasted in the wrong place
 
@@ -95,3 +105,33 @@ def ask(
             return answerer.ask(question, on_token=on_token, on_status=status)
         finally:
             lock.release()
+
+
+def read_ahead(
+    settings: Settings,
+    collection: Collection,
+    progress: Callable[[int, int, str], None] | None = None,
+    model: Backend | None = None,
+) -> str:
+    """Store the collection's prefix states now (``longqa warm``), so that even its first question
+    reads only itself; one line saying what was done, or why it was not (a server caches prefixes
+    itself, the cache is off): never an error, since the documents were added all the same."""
+    from agents.warm import warm
+
+    if not summary(collection).chunks:
+        return ""
+    try:
+        if model is None:
+            with _loading:
+                model = components.backend(settings)
+        with components.open_index(settings, collection.index) as index:
+            corpus = components.answerer(settings, index, model).corpus
+            lock = _lock_for(model)
+            with lock if lock is not None else contextlib.nullcontext():
+                report = warm(corpus, model, progress)
+    except LongqaError as exc:
+        return f"not read ahead: {exc}"
+    return (
+        f"read ahead: {report.prefilled:,} tokens read, {report.stored_bytes / 1e6:,.0f} MB stored "
+        f"in {report.seconds:.0f} s; the first question reads only itself"
+    )

@@ -49,6 +49,7 @@ class Added:
 
     rows: list[Row]
     seconds: float
+    read_ahead: str = ""  # what reading the collection ahead of time did, when it was asked for
 
     def count(self, *statuses: str) -> int:
         return sum(1 for r in self.rows if r.status in statuses)

@@ -3,11 +3,12 @@ progress bar while they are read and embedded; then a table of what happened to 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import streamlit as st
 
-from app import intake
+from app import assistant, intake
 from app.collections import Collection, Collections
 from app.jobs import Job
 from app.uploads import MB
@@ -18,7 +19,31 @@ OUTCOMES = ("ingested", "unchanged", "skipped", "failed", "refused", "removed")
 _SHOWN_PROBLEMS = 5
 
 
+READ_AHEAD_KEY = "read_ahead"
+READ_AHEAD_HELP = (
+    "After adding, the model reads the whole collection once (and each part a chain of agents reads) "
+    "and keeps what it computed, so that even the first question reads only itself. Takes a while on "
+    "a CPU; the documents are searchable meanwhile."
+)
+
+
 def _start(collection: Collection, what: str, work: Callable[[Job[intake.Added]], intake.Added]) -> None:
+    if st.session_state.get(READ_AHEAD_KEY):
+        settings, model = settings_panel.current(), state.backend_override()
+        add = work
+
+        def work(job: Job[intake.Added]) -> intake.Added:
+            added = add(job)
+            if not (added.count("ingested") or added.count("unchanged")):
+                return added
+            done = assistant.read_ahead(
+                settings,
+                collection,
+                progress=lambda n, total, part: job.progress("warm", n, total, part),
+                model=model,
+            )
+            return dataclasses.replace(added, read_ahead=done)
+
     state.set_adding(state.Adding(collection.name, what, Job(work, label="add")))
     state.set_last_added(None)
     state.clear_uploader()
@@ -78,6 +103,8 @@ def _stage(stage: str, done: int, total: int, detail: str) -> tuple[float, str]:
         return 0.05 + 0.45 * done / max(total, 1), f"reading {done} of {total}: {short}"
     if stage == "embed":
         return 0.5 + 0.5 * done / max(total, 1), f"embedding {done} of {total} chunks"
+    if stage == "warm":
+        return done / max(total, 1), f"reading ahead, part {min(done + 1, total)} of {total}: {short}"
     return 0.0, stage
 
 
@@ -116,6 +143,8 @@ def _result(collection: Collection) -> None:
         st.warning(markup.escape(f"Nothing from {what} could be added: {counts or 'no files found'}."))
     for row in added.problems[:_SHOWN_PROBLEMS]:
         error_line(f"{row.path}: {row.reason}")
+    if added.read_ahead:
+        st.caption(markup.escape(added.read_ahead[:1].upper() + added.read_ahead[1:] + "."))
     if len(added.problems) > _SHOWN_PROBLEMS:
         st.caption(f"… and {len(added.problems) - _SHOWN_PROBLEMS} more in the table.")
     if added.rows:
@@ -144,6 +173,7 @@ def render(store: Collections, collection: Collection) -> None:
         _upload_tab(collection, busy)
     with folder:
         _folder_tab(store, collection, busy)
+    st.checkbox("Read ahead after adding", key=READ_AHEAD_KEY, help=READ_AHEAD_HELP, disabled=busy)
     if running is not None:
         if st.button("Stop adding", key="stop-adding", icon=":material/stop_circle:"):
             running.job.stop()

@@ -273,3 +273,16 @@ def test_an_evaluation_runs_from_the_page_and_its_report_is_shown(ui, root: Path
     assert at.selectbox(key="eval.report").value == str(report)
     assert any("|" in m.value and "full_context" in m.value for m in at.markdown)
     assert len(at.image) >= 2  # the accuracy and citation plots
+
+
+def test_reading_ahead_after_adding_reports_what_it_did(ui, intro_pdf: Path) -> None:
+    at = create(ui(), "Manual")
+    at.checkbox(key="read_ahead").check()
+    at = upload(at.run(), ("fasta_intro.pdf", intro_pdf.read_bytes()))
+    no_traceback(at)
+    assert any("1 ingested" in s.value for s in at.success)  # the documents were added all the same
+    # the scripted model keeps no prefix states: reading ahead says so in one line, not an error
+    assert any(
+        c.value.startswith("Not read ahead") and "keeps no prefix states" in c.value for c in at.caption
+    )
+    assert not errors(at)
