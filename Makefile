@@ -38,6 +38,7 @@ chromium:
 
 lint: $(STAMP)
 	$(BIN)/ruff check app agents retrieval ingest ui tests benchmarks
+	$(BIN)/ruff format --check app agents retrieval ingest ui tests benchmarks
 	$(BIN)/mypy
 
 eval: $(STAMP)
