@@ -110,7 +110,17 @@ def main() -> None:
     if args.warm:
         from agents.warm import warm
 
-        report = warm(corpus, model)
+        began = time.perf_counter()
+        report = warm(
+            corpus,
+            model,
+            progress=lambda done, total, what: print(
+                json.dumps(
+                    {"warm": f"{done}/{total}", "part": what, "at": round(time.perf_counter() - began)}
+                ),
+                flush=True,
+            ),
+        )
         result["warm"] = {
             "prefilled": report.prefilled,
             "bytes": report.stored_bytes,
