@@ -24,6 +24,7 @@ from typing import Any
 from agents.answer import Answer
 from app import journal
 from ingest.errors import LongqaError
+from ingest.files import read_text
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Question:
 
 def read_questions(path: Path) -> list[Question]:
     """Questions from ``.jsonl`` (``id``, ``question``) or ``.txt`` (one per line)."""
-    lines = _read_text(path).splitlines()
+    lines = read_text(path, "questions").splitlines()
     questions: list[Question] = []
     if path.suffix == ".jsonl":
         for number, line in enumerate(lines, 1):
@@ -63,21 +64,6 @@ def read_questions(path: Path) -> list[Question]:
             raise LongqaError(f"{path}: question id {q.id!r} appears twice")
         seen.add(q.id)
     return questions
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise LongqaError(f"{path}: no such questions file") from None
-    except IsADirectoryError:
-        raise LongqaError(f"{path}: is a folder, not a questions file") from None
-    except OSError as exc:
-        raise LongqaError(f"{path}: cannot read the questions file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise LongqaError(
-            f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})"
-        ) from None
 
 
 def _json_reason(exc: ValueError) -> str:

@@ -41,6 +41,7 @@ from app.console import (
 )
 from app.settings import load_settings
 from ingest.errors import LongqaError
+from ingest.files import read_text
 
 _USAGE_ERRORS: tuple[type[Exception], ...] = (click.ClickException,)
 try:  # typer >= 0.2x bundles its own click: its usage errors are not click's classes
@@ -373,7 +374,7 @@ def evaluate(
     if dataset is None:
         raise LongqaError("give a dataset file (or --calibrate-judge)")
     if data_format is None:
-        _utf8_file(dataset, "dataset")
+        read_text(dataset, "dataset")  # readable UTF-8, checked before any model is loaded
     with eval_progress(enabled=err.is_terminal) as progress:
         folder = run_evaluation(
             settings,
@@ -385,22 +386,6 @@ def evaluate(
             progress=progress,
         )
     print_eval_summary(folder)
-
-
-def _utf8_file(path: Path, what: str) -> None:
-    """A text input must be a readable UTF-8 file (checked before any model is loaded)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise LongqaError(f"{path}: no such {what} file") from None
-    except IsADirectoryError:
-        raise LongqaError(f"{path}: is a folder, not a {what} file") from None
-    except OSError as exc:
-        raise LongqaError(f"{path}: cannot read the {what} file: {exc.strerror or exc}") from None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise LongqaError(f"{path}: the {what} file is not UTF-8 text (byte {exc.start})") from None
 
 
 @app.command()

@@ -20,6 +20,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from ingest.errors import LongqaError
+
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[0-9a-f]{8}$")
 
 
@@ -151,3 +153,20 @@ def sha256_file(path: Path) -> str:
         while block := handle.read(1 << 22):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_text(path: Path, what: str) -> str:
+    """A UTF-8 text file the user named (a byte-order mark allowed); one line naming it and why,
+    as a LongqaError, when it is missing, a folder, unreadable or not UTF-8."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise LongqaError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise LongqaError(f"{path}: is a folder, not a {what} file") from None
+    except OSError as exc:
+        raise LongqaError(f"{path}: cannot read the {what} file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise LongqaError(
+            f"{path}: the {what} file is not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})"
+        ) from None

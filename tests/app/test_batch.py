@@ -139,7 +139,9 @@ def test_question_files_that_cannot_be_read_are_one_line_errors(tmp_path: Path) 
         read_questions(tmp_path)
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes(b"Caf\xe9?\n")
-    with pytest.raises(LongqaError, match=r"latin1\.txt: not UTF-8 text \(byte 3 is 0xe9\)"):
+    with pytest.raises(
+        LongqaError, match=r"latin1\.txt: the questions file is not UTF-8 text \(byte 3 is 0xe9\)"
+    ):
         read_questions(latin1)
     blank = tmp_path / "blank.jsonl"
     blank.write_text("\n  \n")
