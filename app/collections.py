@@ -23,7 +23,8 @@ from app import components
 from app.settings import Settings, load_settings
 from ingest.errors import LongqaError
 from retrieval.indexer import IngestReport, Progress
-from retrieval.store import MANIFEST, DocumentInfo, Index
+from retrieval.manifest import MANIFEST
+from retrieval.store import DocumentInfo, Index
 
 INDEX = "index"
 FILES = "files"

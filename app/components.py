@@ -16,8 +16,9 @@ from ingest.cache import cache_root
 from ingest.chunking import ChunkSettings
 from retrieval.embeddings import SentenceEmbedder
 from retrieval.indexer import IngestReport, Progress, ingest
+from retrieval.manifest import IndexConfig
 from retrieval.search import HybridSearcher
-from retrieval.store import Index, IndexConfig
+from retrieval.store import Index
 
 
 def chunk_settings(settings: Settings) -> ChunkSettings:

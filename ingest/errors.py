@@ -22,3 +22,9 @@ class LoadError(LongqaError):
 
 class SkipFile(LoadError):
     """A file deliberately left out (binary, too large, ignored): not a failure."""
+
+
+def reason_of(exc: BaseException) -> str:
+    """An exception as the short reason a one-line message ends with."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+    return " ".join(text.split())

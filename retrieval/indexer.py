@@ -21,7 +21,9 @@ from ingest.pipeline import Loaded, chunk_document, file_sha256, load_document
 from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, shown, walk
 from retrieval import vectors
 from retrieval.embeddings import Embedder
-from retrieval.store import DocumentNotStored, Index, IndexConfig, NewDocument, Writer
+from retrieval.manifest import IndexConfig
+from retrieval.store import Index
+from retrieval.writer import DocumentNotStored, NewDocument, Writer
 
 Status = Literal["ingested", "unchanged", "skipped", "failed", "removed"]
 Progress = Callable[[str, int, int, str], None]

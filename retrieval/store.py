@@ -15,7 +15,6 @@ runs no schema script, changes no journal mode and leaves the manifest and deriv
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import logging
@@ -34,15 +33,22 @@ import faiss
 import numpy as np
 
 from ingest.document import Chunk, Document, Span
-from ingest.errors import LongqaError
+from ingest.errors import reason_of
 from ingest.files import atomic_folder, atomic_write, remove_stale
 from retrieval import vectors
 from retrieval.lexical import LexicalIndex
+from retrieval.manifest import (
+    FORMAT_VERSION,
+    MANIFEST,
+    IndexConfig,
+    StoreError,
+    check_manifest,
+    read_manifest,
+)
+from retrieval.writer import Writer, connect_writer, rollback
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 DATABASE = "chunks.sqlite"
 FAISS_FILE = "faiss.index"
 BM25_FOLDER = "bm25"
@@ -56,53 +62,6 @@ DERIVED_NOT_WRITTEN = (
     "the index is saved; its search files could not be written ({reason}): "
     "they will be rebuilt from the database on next use"
 )
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents(
-    id INTEGER PRIMARY KEY,
-    root TEXT NOT NULL, path TEXT NOT NULL UNIQUE, source TEXT NOT NULL,
-    doc_id TEXT NOT NULL, kind TEXT NOT NULL, language TEXT,
-    pages INTEGER NOT NULL, page_starts TEXT NOT NULL, sections TEXT NOT NULL,
-    title TEXT, notes TEXT NOT NULL, mtime REAL NOT NULL, size INTEGER NOT NULL,
-    text TEXT NOT NULL, added REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks(
-    id INTEGER PRIMARY KEY,
-    chunk_id TEXT NOT NULL UNIQUE,
-    document INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL, page INTEGER, line_start INTEGER NOT NULL,
-    line_end INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
-    n_tokens INTEGER NOT NULL, section TEXT, text TEXT NOT NULL, embedding BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document, ordinal);
-"""
-
-
-class StoreError(LongqaError):
-    """An index that cannot be used as asked (missing, incompatible, busy)."""
-
-
-class IndexMismatchError(StoreError):
-    """An index built with another embedding model or format version."""
-
-
-class DocumentNotStored(StoreError):
-    """One document the database refused; its changes are undone and the rest of the write goes on."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class IndexConfig:
-    """What an index is built with; recorded in the manifest and checked on every open."""
-
-    embedding_model: str
-    dimension: int
-    chunk_tokens: int
-    chunk_overlap: int
-    tokenizer: str = "cl100k_base"
 
 
 @dataclass(frozen=True)
@@ -122,18 +81,6 @@ class DocumentInfo:
     size: int
     chunks: int
     tokens: int
-
-
-@dataclass(frozen=True)
-class NewDocument:
-    """A file to (re)write: its document, chunks and their embeddings."""
-
-    root: str
-    source: str
-    size: int
-    document: Document
-    chunks: list[Chunk]
-    embeddings: np.ndarray
 
 
 class Index:
@@ -173,7 +120,7 @@ class Index:
         writable = writable or create
         if folder.exists() and not folder.is_dir():
             raise StoreError(f"{folder}: is a file, not an index folder")
-        manifest = _read_manifest(folder)
+        manifest = read_manifest(folder)
         if manifest is None:
             if not create:
                 if (folder / DATABASE).exists():
@@ -186,10 +133,10 @@ class Index:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"{folder}: cannot create the index folder ({_reason(exc)})") from exc
+                raise StoreError(f"{folder}: cannot create the index folder ({reason_of(exc)})") from exc
             config = expect
         else:
-            config = _check_manifest(folder, manifest, expect)
+            config = check_manifest(folder, manifest, expect)
         if writable and not os.access(folder, os.W_OK):
             raise StoreError(f"{folder}: the index folder is read-only; cannot write to it")
         database = folder / DATABASE
@@ -199,15 +146,15 @@ class Index:
             try:
                 database.open("rb").close()  # the system's reason, where SQLite's would be vague
             except OSError as exc:
-                raise StoreError(f"{database}: cannot be read ({_reason(exc)})") from exc
-        connection = _connect_writer(database) if writable else _connect_reader(database)
+                raise StoreError(f"{database}: cannot be read ({reason_of(exc)})") from exc
+        connection = connect_writer(database) if writable else _connect_reader(database)
         index = cls(folder, connection, config, hnsw_threshold, writable)
         if manifest is None:
             try:
                 index._write_manifest(generation=index.generation)
             except OSError as exc:
                 connection.close()
-                raise StoreError(f"{folder / MANIFEST}: cannot be written ({_reason(exc)})") from exc
+                raise StoreError(f"{folder / MANIFEST}: cannot be written ({reason_of(exc)})") from exc
         return index
 
     def close(self) -> None:
@@ -341,7 +288,7 @@ class Index:
             generation = self.generation
             if self._loaded_generation == generation:
                 return
-            manifest = _read_manifest(self.folder) or {}
+            manifest = read_manifest(self.folder) or {}
             faiss_path, bm25_path = self.folder / FAISS_FILE, self.folder / BM25_FOLDER
             if manifest.get("generation") == generation and faiss_path.exists() and bm25_path.exists():
                 try:
@@ -378,7 +325,7 @@ class Index:
         try:
             handle = (self.folder / LOCK_FILE).open("w")
         except OSError as exc:
-            raise StoreError(f"{self.folder}: cannot write to the index ({_reason(exc)})") from exc
+            raise StoreError(f"{self.folder}: cannot write to the index ({reason_of(exc)})") from exc
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -402,7 +349,7 @@ class Index:
             raise StoreError(f"{self.folder}: the index was opened for reading only")
         with self.writer_lock():
             remove_stale(self.folder, legacy=_LEGACY_TEMPORARY)
-            connection = _connect_writer(self.folder / DATABASE)
+            connection = connect_writer(self.folder / DATABASE)
             writer = Writer(connection, (config or self.config).dimension)
             try:
                 connection.execute("BEGIN IMMEDIATE")
@@ -414,12 +361,12 @@ class Index:
                 )
                 connection.execute("COMMIT")
             except sqlite3.Error as exc:
-                _rollback(connection)
+                rollback(connection)
                 raise StoreError(
                     f"{self.folder}: the index could not be written ({exc}); it is left as it was"
                 ) from exc
             except BaseException:
-                _rollback(connection)
+                rollback(connection)
                 raise
             finally:
                 connection.close()
@@ -429,7 +376,7 @@ class Index:
                 self.write_derived(generation)
             except Exception as exc:  # the data is committed: these files are only derived from it
                 log.warning("%s: search files not written", self.folder, exc_info=True)
-                writer.warnings.append(DERIVED_NOT_WRITTEN.format(reason=_reason(exc)))
+                writer.warnings.append(DERIVED_NOT_WRITTEN.format(reason=reason_of(exc)))
 
     def write_derived(self, generation: int) -> None:
         """Write FAISS, then BM25, then the manifest, each replaced whole and fsynced.
@@ -455,146 +402,6 @@ class Index:
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         atomic_write(self.folder / MANIFEST, json.dumps(data, indent=2) + "\n")
-
-
-# What the database (or binding a value) raises for one document's bad data, as opposed to a
-# database that cannot be written at all (sqlite3.OperationalError: full disk, I/O error), which
-# fails the whole write.
-_REFUSED = (
-    sqlite3.IntegrityError,
-    sqlite3.DataError,
-    sqlite3.InterfaceError,
-    sqlite3.ProgrammingError,
-    ValueError,
-    TypeError,
-    OverflowError,
-)
-
-
-class Writer:
-    """Adds and removes documents inside an open write transaction."""
-
-    def __init__(self, connection: sqlite3.Connection, dimension: int | None = None) -> None:
-        self._db = connection
-        self._dimension = dimension
-        self.added = 0
-        self.removed = 0
-        self.warnings: list[str] = []
-
-    def remove(self, path: str) -> None:
-        self.removed += self._db.execute("DELETE FROM documents WHERE path = ?", (path,)).rowcount
-
-    def add(self, item: NewDocument) -> None:
-        """Write a document and its chunks, replacing any document at the same path.
-
-        The document has a savepoint of its own: when the database refuses it, its rows are
-        undone, the older version at its path is removed (it describes content that is gone) and
-        ``DocumentNotStored`` says why; the transaction goes on with the other documents.
-        """
-        path = item.document.path
-        self._db.execute("SAVEPOINT document")
-        try:
-            self._insert(item, time.time())
-        except _REFUSED as exc:
-            self._db.execute("ROLLBACK TO document")
-            self._db.execute("RELEASE document")
-            self.remove(path)
-            raise DocumentNotStored(path, f"could not be stored: {_refusal(exc)}") from exc
-        self._db.execute("RELEASE document")
-        self.added += 1
-
-    def _insert(self, item: NewDocument, now: float) -> None:
-        doc = item.document
-        embeddings = np.asarray(item.embeddings, dtype=np.float32)
-        n = len(item.chunks)
-        if n and (
-            embeddings.ndim != 2
-            or len(embeddings) != n
-            or (self._dimension and embeddings.shape[1] != self._dimension)
-        ):
-            raise ValueError(f"embeddings of shape {embeddings.shape} for {n} chunks")
-        self._db.execute("DELETE FROM documents WHERE path = ?", (doc.path,))
-        cursor = self._db.execute(
-            """INSERT INTO documents(root, path, source, doc_id, kind, language, pages,
-                   page_starts, sections, title, notes, mtime, size, text, added)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                item.root,
-                doc.path,
-                item.source,
-                doc.doc_id,
-                doc.kind,
-                doc.language,
-                doc.pages,
-                json.dumps(list(doc.page_starts)),
-                json.dumps([list(s) for s in doc.sections]),
-                doc.title,
-                json.dumps(list(doc.notes)),
-                doc.mtime,
-                item.size,
-                doc.text,
-                now,
-            ),
-        )
-        row = cursor.lastrowid
-        self._db.executemany(
-            """INSERT INTO chunks(chunk_id, document, ordinal, page, line_start, line_end,
-                   char_start, char_end, n_tokens, section, text, embedding)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                (
-                    c.chunk_id,
-                    row,
-                    c.ordinal,
-                    c.span.page,
-                    c.span.line_start,
-                    c.span.line_end,
-                    c.span.char_start,
-                    c.span.char_end,
-                    c.n_tokens,
-                    c.section,
-                    c.text,
-                    embeddings[i].tobytes(),
-                )
-                for i, c in enumerate(item.chunks)
-            ],
-        )
-
-
-def _reason(exc: BaseException) -> str:
-    """An exception as the short reason a one-line message ends with."""
-    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
-    return " ".join(text.split())
-
-
-def _refusal(exc: BaseException) -> str:
-    reason = _reason(exc)
-    if "UNIQUE constraint failed: chunks.chunk_id" in reason:
-        return f"two of its chunks have the same id ({reason})"
-    return reason if isinstance(exc, sqlite3.Error) else f"{type(exc).__name__}: {reason}"
-
-
-def _rollback(connection: sqlite3.Connection) -> None:
-    with contextlib.suppress(sqlite3.Error):  # SQLite may already have rolled back (a full disk)
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-
-
-def _connect_writer(database: Path) -> sqlite3.Connection:
-    """The connection of a writer: WAL, the schema in place, every commit fsynced."""
-    try:
-        connection = sqlite3.connect(database, check_same_thread=False, timeout=30, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StoreError(f"{database}: {exc}") from exc
-    try:
-        connection.execute("PRAGMA foreign_keys = ON")
-        connection.execute("PRAGMA synchronous = FULL")
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.executescript(_SCHEMA)
-    except sqlite3.Error as exc:
-        connection.close()
-        raise StoreError(f"{database}: {exc}") from exc
-    return connection
 
 
 def _connect_reader(database: Path) -> sqlite3.Connection:
@@ -626,46 +433,3 @@ def _probe(uri: str) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
-
-
-def _read_manifest(folder: Path) -> dict | None:
-    path = folder / MANIFEST
-    try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        raise StoreError(f"{path}: unreadable manifest ({_reason(exc)})") from exc
-    except ValueError as exc:
-        raise StoreError(f"{path}: unreadable manifest ({exc})") from exc
-    if not isinstance(data, dict):
-        raise StoreError(f"{path}: not an index manifest; re-ingest into a new folder")
-    return data
-
-
-def _check_manifest(folder: Path, manifest: dict, expect: IndexConfig | None) -> IndexConfig:
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"{folder}: index format version {version}, but this longqa reads version "
-            f"{FORMAT_VERSION}; re-ingest into a new --index folder"
-        )
-    try:
-        config = IndexConfig(
-            embedding_model=manifest["embedding_model"],
-            dimension=int(manifest["dimension"]),
-            chunk_tokens=int(manifest["chunk_tokens"]),
-            chunk_overlap=int(manifest["chunk_overlap"]),
-            tokenizer=manifest.get("tokenizer", "cl100k_base"),
-        )
-    except (KeyError, ValueError) as exc:
-        raise StoreError(f"{folder}: manifest.json lacks {exc}; re-ingest into a new folder") from exc
-    if expect is not None and (
-        expect.embedding_model != config.embedding_model or expect.dimension != config.dimension
-    ):
-        raise IndexMismatchError(
-            f"{folder}: built with embedding model {config.embedding_model} ({config.dimension}-d), "
-            f"not {expect.embedding_model} ({expect.dimension}-d); use that model or re-ingest "
-            "into a new --index folder"
-        )
-    return config

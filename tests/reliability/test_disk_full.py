@@ -20,8 +20,9 @@ from retrieval import store as store_module
 from retrieval import vectors
 from retrieval.indexer import ingest
 from retrieval.lexical import LexicalIndex
+from retrieval.manifest import StoreError
 from retrieval.search import HybridSearcher
-from retrieval.store import Index, StoreError
+from retrieval.store import Index
 from tests.conftest import HashEmbedder
 
 SETTINGS = ChunkSettings(tokens=200, overlap=20)

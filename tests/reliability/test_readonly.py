@@ -21,8 +21,9 @@ import pytest
 
 from ingest.chunking import ChunkSettings
 from retrieval.indexer import ingest
+from retrieval.manifest import StoreError
 from retrieval.search import HybridSearcher
-from retrieval.store import Index, StoreError
+from retrieval.store import Index
 from tests.conftest import ROOT, HashEmbedder
 
 SETTINGS = ChunkSettings(tokens=200, overlap=20)
@@ -105,7 +106,8 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     from retrieval.indexer import ingest
     from retrieval.search import HybridSearcher
-    from retrieval.store import Index, StoreError
+    from retrieval.manifest import StoreError
+    from retrieval.store import Index
     from ingest.chunking import ChunkSettings
     from tests.conftest import HashEmbedder
 

@@ -21,15 +21,10 @@ from retrieval import indexer as indexer_module
 from retrieval import store as store_module
 from retrieval import vectors
 from retrieval.indexer import embedding_text, ingest
+from retrieval.manifest import IndexConfig, IndexMismatchError, StoreError
 from retrieval.search import HybridSearcher
-from retrieval.store import (
-    DocumentNotStored,
-    Index,
-    IndexConfig,
-    IndexMismatchError,
-    NewDocument,
-    StoreError,
-)
+from retrieval.store import Index
+from retrieval.writer import DocumentNotStored, NewDocument
 from tests.conftest import ROOT, HashEmbedder
 
 SETTINGS = ChunkSettings(tokens=200, overlap=20)

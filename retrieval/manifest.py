@@ -1,0 +1,78 @@
+"""An index folder's manifest.json (DESIGN.md §4): what the index was built with, checked on every
+open, so that an index of another embedding model or format version is refused, never mixed.
+
+Also the errors of an index that cannot be used as asked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import LongqaError, reason_of
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class StoreError(LongqaError):
+    """An index that cannot be used as asked (missing, incompatible, busy)."""
+
+
+class IndexMismatchError(StoreError):
+    """An index built with another embedding model or format version."""
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """What an index is built with; recorded in the manifest and checked on every open."""
+
+    embedding_model: str
+    dimension: int
+    chunk_tokens: int
+    chunk_overlap: int
+    tokenizer: str = "cl100k_base"
+
+
+def read_manifest(folder: Path) -> dict | None:
+    path = folder / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise StoreError(f"{path}: unreadable manifest ({reason_of(exc)})") from exc
+    except ValueError as exc:
+        raise StoreError(f"{path}: unreadable manifest ({exc})") from exc
+    if not isinstance(data, dict):
+        raise StoreError(f"{path}: not an index manifest; re-ingest into a new folder")
+    return data
+
+
+def check_manifest(folder: Path, manifest: dict, expect: IndexConfig | None) -> IndexConfig:
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"{folder}: index format version {version}, but this longqa reads version "
+            f"{FORMAT_VERSION}; re-ingest into a new --index folder"
+        )
+    try:
+        config = IndexConfig(
+            embedding_model=manifest["embedding_model"],
+            dimension=int(manifest["dimension"]),
+            chunk_tokens=int(manifest["chunk_tokens"]),
+            chunk_overlap=int(manifest["chunk_overlap"]),
+            tokenizer=manifest.get("tokenizer", "cl100k_base"),
+        )
+    except (KeyError, ValueError) as exc:
+        raise StoreError(f"{folder}: manifest.json lacks {exc}; re-ingest into a new folder") from exc
+    if expect is not None and (
+        expect.embedding_model != config.embedding_model or expect.dimension != config.dimension
+    ):
+        raise IndexMismatchError(
+            f"{folder}: built with embedding model {config.embedding_model} ({config.dimension}-d), "
+            f"not {expect.embedding_model} ({expect.dimension}-d); use that model or re-ingest "
+            "into a new --index folder"
+        )
+    return config
