@@ -123,16 +123,18 @@ def ingest(
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     index: IndexOption = None,
-    k: Annotated[int, typer.Option("-k", min=1, help="How many results.")] = 5,
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, help="How many results (default: search_k, 5).")
+    ] = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or lexical.")] = "hybrid",
     as_json: JsonOption = False,
 ) -> None:
     """Find the spans that best match a query (dense + BM25, fused by reciprocal rank)."""
     if mode not in ("hybrid", "dense", "lexical"):
         raise LongqaError(f"unknown search mode {mode!r}: use hybrid, dense or lexical")
-    settings = load_settings()
+    settings = load_settings(search_k=k)
     with components.open_index(settings, index or settings.index) as opened:
-        hits = components.searcher(settings, opened).search(query, k=k, mode=mode)
+        hits = components.searcher(settings, opened).search(query, k=settings.search_k, mode=mode)
     if as_json:
         print_json(
             [

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     embedding_batch: int = Field(32, ge=1)
 
     # search
-    search_k: int = Field(5, ge=1)
+    search_k: int = Field(5, ge=1, description="how many results `longqa search` shows")
 
     # answering
     model: str = Field(

@@ -22,14 +22,16 @@ from tests.agents.fakes import scripted
 from tests.conftest import ROOT, HashEmbedder
 
 
-def longqa(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def longqa(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=cwd or ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **(env or {})},
     )
 
 
@@ -48,6 +50,12 @@ def test_ingest_json_report_then_search_prints_spans(corpus: Path, tmp_path: Pat
     assert "code/errors.go:" in result.stdout
     result = longqa("search", "default gap penalties for protein", "--index", str(tmp_path / "ix"), "--json")
     hits = json.loads(result.stdout)
+    assert len(hits) == 5  # the search_k setting's default
+    ranked = longqa(
+        "search", "default gap penalties", "--index", str(tmp_path / "ix"), "--json",
+        env={"LONGQA_SEARCH_K": "2"},
+    )  # fmt: skip
+    assert len(json.loads(ranked.stdout)) == 2  # the setting, from the environment
     assert hits and all(h["label"].startswith(("fasta_guide.pdf p.", "code/", "notes.md")) for h in hits)
     pdf_hit = next(h for h in hits if h["span"]["page"])
     span = pdf_hit["span"]
