@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingest.cache import cache_root
 from ingest.errors import LongqaError
-from ingest.pipeline import file_sha256
+from ingest.files import sha256_file
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def _verify(path: Path, model: PackagedModel) -> None:
     stamp = f"{path} {model.sha256} {stat.st_size} {stat.st_mtime_ns}"
     if marker.exists() and marker.read_text() == stamp:
         return
-    actual = file_sha256(path)
+    actual = sha256_file(path)
     if actual != model.sha256:
         if path.is_relative_to(cache_root()):
             path.unlink(missing_ok=True)

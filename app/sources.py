@@ -12,7 +12,6 @@ line numbers are the file's. This module never touches Streamlit.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from PIL import Image, ImageDraw
 
 from ingest.document import Document, Span
 from ingest.errors import LongqaError
+from ingest.files import sha256_bytes
 from ingest.pdf import normalize_page_text, page_raw_text
 from retrieval.store import Index
 
@@ -214,7 +214,7 @@ def _original(source: str, document: Document) -> tuple[bytes | None, str]:
         data = path.read_bytes()
     except OSError:
         return None, f"The original file ({source}) is no longer there: showing the text read from it."
-    if hashlib.sha256(data).hexdigest() != document.doc_id:
+    if sha256_bytes(data) != document.doc_id:
         return None, "The original file has changed since it was ingested: showing the text read from it."
     return data, ""
 

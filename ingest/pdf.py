@@ -7,7 +7,6 @@ why; pages without a text layer are noted, and the rest of the document is kept.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import re
@@ -21,6 +20,7 @@ import pypdfium2.raw as pdfium_c
 from ingest.chunking import ChunkSettings, split_region
 from ingest.document import PAGE_SEPARATOR, Chunk, Document, make_chunk
 from ingest.errors import LoadError
+from ingest.files import sha256_bytes
 
 log = logging.getLogger(__name__)
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # damage is reported once, by us
@@ -184,7 +184,7 @@ def load_pdf(path: Path, rel: str, data: bytes | None = None) -> Document:
     full = PAGE_SEPARATOR.join(texts)
     notes = (f"pages without a text layer (images only): {_ranges(textless)}",) if textless else ()
     return Document(
-        doc_id=hashlib.sha256(data).hexdigest(),
+        doc_id=sha256_bytes(data),
         path=rel,
         kind="pdf",
         text=full,

@@ -13,7 +13,7 @@ from ingest.chunking import ChunkSettings
 from ingest.code import chunk_code
 from ingest.document import Chunk, Document
 from ingest.errors import LoadError
-from ingest.files import sha256_bytes, sha256_file
+from ingest.files import sha256_bytes
 from ingest.languages import classify
 from ingest.pdf import chunk_pdf, load_pdf
 from ingest.text import chunk_text, sections
@@ -26,10 +26,6 @@ class Loaded:
 
     document: Document
     chunks: list[Chunk]
-
-
-file_hash = sha256_bytes  # the document id: sha256 of the file's bytes
-file_sha256 = sha256_file  # the same, read in blocks (files too large to hold in memory)
 
 
 def load_document(path: Path, rel: str, data: bytes | None = None) -> Document:
@@ -47,7 +43,7 @@ def load_document(path: Path, rel: str, data: bytes | None = None) -> Document:
     mtime = path.stat().st_mtime if path.exists() else 0.0
     flavour = language if kind == "text" else None
     return Document(
-        doc_id=file_hash(data),
+        doc_id=sha256_bytes(data),
         path=rel,
         kind="code" if kind == "code" else "text",
         text=text,

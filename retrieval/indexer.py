@@ -17,7 +17,8 @@ from typing import Literal
 
 from ingest.chunking import ChunkSettings
 from ingest.errors import LoadError, LongqaError, SkipFile
-from ingest.pipeline import Loaded, chunk_document, file_sha256, load_document
+from ingest.files import sha256_file
+from ingest.pipeline import Loaded, chunk_document, load_document
 from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, shown, walk
 from retrieval import vectors
 from retrieval.embeddings import Embedder
@@ -201,7 +202,7 @@ def _ingest(
             previous = known.get(rel)
             if previous and not rechunk:
                 try:
-                    unchanged = previous[1] == file_sha256(item.path)
+                    unchanged = previous[1] == sha256_file(item.path)
                 except OSError as exc:
                     outcome.reason = f"cannot read: {exc.strerror or exc}"
                     continue

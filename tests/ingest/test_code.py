@@ -11,7 +11,8 @@ from ingest.chunking import ChunkSettings
 from ingest.code import chunk_code
 from ingest.document import Chunk, Document
 from ingest.errors import SkipFile
-from ingest.pipeline import chunk_document, file_hash, load_document, read_file
+from ingest.files import sha256_bytes
+from ingest.pipeline import chunk_document, load_document, read_file
 from ingest.tokens import count_tokens
 from tests.conftest import FIXTURES
 
@@ -113,7 +114,7 @@ def test_crlf_source_keeps_line_numbers(tmp_path: Path) -> None:
 
 
 def code_document(text: str, language: str, name: str) -> Document:
-    return Document(doc_id=file_hash(text.encode()), path=name, kind="code", text=text, language=language)
+    return Document(doc_id=sha256_bytes(text.encode()), path=name, kind="code", text=text, language=language)
 
 
 def assert_rows_claimed_once(chunks: list[Chunk], text: str) -> None:

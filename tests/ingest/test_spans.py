@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from ingest.chunking import ChunkSettings
 from ingest.document import Chunk, Document
-from ingest.pipeline import chunk_document, file_hash, load_document
+from ingest.files import sha256_bytes
+from ingest.pipeline import chunk_document, load_document
 from ingest.text import sections
 from tests.conftest import EXAMPLES, FIXTURES
 
@@ -48,7 +49,7 @@ def test_generated_documents_round_trip(body: str, kind: str, budget: int) -> No
         return
     language = "markdown" if kind == "text" else "python"
     doc = Document(
-        doc_id=file_hash(body.encode()),
+        doc_id=sha256_bytes(body.encode()),
         path=f"gen.{'md' if kind == 'text' else 'py'}",
         kind=kind,  # type: ignore[arg-type]
         text=body,
