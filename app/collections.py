@@ -157,6 +157,7 @@ class Collections:
             shutil.rmtree(folder)
         except OSError as exc:
             raise CollectionError(f"cannot delete {folder}: {exc.strerror or exc}") from exc
+        components.forget_prefixes(collection.index)  # what the model read of it goes too
 
     def inside(self, path: Path) -> bool:
         """Whether ``path`` lies in longqa's own storage (the root or the opened index)."""

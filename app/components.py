@@ -105,6 +105,11 @@ def prefix_cache(size_gb: float) -> PrefixCache | None:
     return PrefixCache(cache_root() / "prefixes", max_bytes=int(size_gb * 1024**3))
 
 
+def forget_prefixes(index_folder: Path) -> int:
+    """Remove the stored prefix states read from the index at ``index_folder`` (it is deleted)."""
+    return PrefixCache(cache_root() / "prefixes").invalidate(str(Path(index_folder).resolve()))
+
+
 def backend(settings: Settings, spec: str | None = None) -> Backend:
     """A model backend (loaded once per process and spec)."""
     return _backend(

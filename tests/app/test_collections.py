@@ -4,6 +4,7 @@ documents to them (uploads and folders) with one outcome row per file."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -137,3 +138,19 @@ def test_an_opened_index_takes_no_uploads(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="takes no uploads"):
         intake.add_uploads(load_settings(), store.all()[0], [("a.md", b"# A\n")])
     assert EXAMPLES.is_dir()
+
+
+def test_deleting_a_collection_forgets_what_the_model_read_of_it(tmp_path: Path) -> None:
+    from ingest.cache import cache_root
+
+    store = Collections(tmp_path / "collections")
+    papers, code = store.create("Papers"), store.create("code")
+    prefixes = cache_root() / "prefixes"
+    prefixes.mkdir(parents=True, exist_ok=True)
+    for key, collection in (("a" * 40, papers), ("b" * 40, code)):
+        (prefixes / f"{key}.state").write_bytes(b"state")
+        (prefixes / f"{key}.json").write_text(
+            json.dumps({"collection": str(collection.index.resolve()), "generation": "1"})
+        )
+    store.delete("Papers")
+    assert sorted(p.name for p in prefixes.iterdir()) == [f"{'b' * 40}.json", f"{'b' * 40}.state"]
