@@ -355,6 +355,12 @@ def evaluate(
             "--calibrate-judge", help="Only measure the judge's accuracy on the hand-labelled pairs."
         ),
     ] = False,
+    warm: Annotated[
+        bool,
+        typer.Option(
+            "--warm", help="Read each collection ahead (as longqa warm) before its first question."
+        ),
+    ] = False,
 ) -> None:
     """Score answer accuracy, citation faithfulness and cost per strategy; write a report."""
     from app.evaluation.runner import calibration_for, run_evaluation
@@ -386,6 +392,7 @@ def evaluate(
             limit=limit,
             format=data_format,
             progress=progress,
+            warm=warm,
         )
     print_eval_summary(folder)
 

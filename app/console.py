@@ -364,7 +364,7 @@ def eval_progress(enabled: bool) -> Iterator[Callable[[str, int, int, str], None
         task = bars.add_task("evaluating", total=1, detail="")
 
         def update(stage: str, done: int, total: int, detail: str) -> None:
-            label = {"calibrate": "", "ingest": "indexing "}.get(stage, "")
+            label = {"calibrate": "", "ingest": "indexing ", "warm": "reading ahead "}.get(stage, "")
             shown = printable(f"{label}{detail}"[:60])
             bars.update(task, completed=done, total=max(total, 1), detail=shown)
 
@@ -377,8 +377,8 @@ def _eval_lines() -> Callable[[str, int, int, str], None]:
     def line(stage: str, done: int, total: int, detail: str) -> None:
         if stage == "done":
             err.print(literal(f"[{done}/{total}] {detail}"))
-        elif stage in ("calibrate", "ingest"):
-            what = "indexing " if stage == "ingest" else ""
+        elif stage in ("calibrate", "ingest", "warm"):
+            what = {"ingest": "indexing ", "warm": "reading ahead "}.get(stage, "")
             err.print(literal(f"{what}{detail} ({time.perf_counter() - started:.0f} s in)"))
 
     return line

@@ -47,8 +47,9 @@ RESULTS = "results.jsonl"
 CALIBRATION = "calibration.json"
 
 Progress = Callable[[str, int, int, str], None]
-"""progress(stage, done, total, detail): stage is 'calibrate', 'ingest', 'answer' (a pair starts)
-or 'done' (a pair finished: its id, strategy, model seconds and ok, refused or error)."""
+"""progress(stage, done, total, detail): stage is 'calibrate', 'ingest', 'warm' (a part of a
+collection is read ahead), 'answer' (a pair starts) or 'done' (a pair finished: its id, strategy,
+model seconds and ok, refused or error)."""
 
 _RESULT = TypeAdapter(QuestionResult)
 _CALIBRATION = TypeAdapter(Calibration)
@@ -136,10 +137,14 @@ def run_evaluation(
     progress: Progress | None = None,
     model: Backend | None = None,
     judge_model: Backend | None = None,
+    warm: bool = False,
 ) -> Path:
     """Answer and score every question of ``dataset`` under each strategy; write the report in ``out``.
 
-    ``model`` and ``judge_model`` default to the backends the settings name.
+    ``model`` and ``judge_model`` default to the backends the settings name. With ``warm``, each
+    collection is read ahead (``longqa warm``) before its first question, so that answers are
+    timed as a user who warmed the collection would see them; the warming is reported, not
+    counted in any answer's cost.
     """
     out.mkdir(parents=True, exist_ok=True)
     if format:
@@ -176,6 +181,8 @@ def run_evaluation(
             continue
         with components.open_index(settings, folder) as index:
             answerer = Answerer(Corpus(index, components.searcher(settings, index)), model, options=options)
+            if warm:
+                _warm(answerer, progress, count, total)
             for item in group:
                 for name in names:
                     if (name, item.id) in done:
@@ -189,7 +196,8 @@ def run_evaluation(
         progress("answer", total, total, "writing the report")
     results = [done[(name, item.id)] for name in names for item in items]
     notes = (
-        f"strategies: {', '.join(names)}; preference {settings.prefer}; k {settings.k}",
+        f"strategies: {', '.join(names)}; preference {settings.prefer}; k {settings.k}"
+        + ("; collections read ahead (longqa warm) before their first question" if warm else ""),
         f"chunking {settings.chunk_tokens} tokens; answers verified by the judge below, not during answering",
     )
     meta = ReportMeta(
@@ -197,6 +205,24 @@ def run_evaluation(
     )
     write_report(out, results, meta)
     return out
+
+
+def _warm(answerer: Answerer, progress: Progress | None, done: int, total: int) -> None:
+    """Read a collection ahead of time where the backend can keep what it read; say so where not."""
+    from agents.warm import warm
+
+    def tick(part: int, parts: int, what: str) -> None:
+        if progress:
+            progress("warm", done, total, f"{part + 1 if part < parts else parts}/{parts} {what}")
+
+    try:
+        report = warm(answerer.corpus, answerer.backend, tick)
+    except LongqaError as exc:
+        log.warning("not warmed: %s", exc)
+        return
+    log.info(
+        "warmed: %d tokens read, %d bytes stored, %.0f s", report.prefilled, report.stored_bytes, report.seconds
+    )
 
 
 def _answer_and_score(

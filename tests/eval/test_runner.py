@@ -109,3 +109,25 @@ def test_strategy_names_are_checked() -> None:
     ]
     with pytest.raises(LongqaError, match="unknown strategy 'fast'"):
         strategy_names(["fast"])
+
+
+def test_warm_is_skipped_with_a_reason_where_the_backend_keeps_no_prefixes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data, out = dataset(tmp_path), tmp_path / "report"
+    _, backend = scripted(reply=reply)
+    stages: list[str] = []
+    run_evaluation(
+        Settings(prefer="balanced"),
+        data,
+        out,
+        strategies=["baseline"],
+        model=backend,
+        calibrate=False,
+        warm=True,
+        progress=lambda stage, *_: stages.append(stage),
+    )
+    assert "keeps no prefix states" in caplog.text  # said once, and the questions still answered
+    assert len(read_results(out / RESULTS)) == 3 and stages.count("done") == 3
+    report = json.loads((out / "report.json").read_text())
+    assert any("read ahead" in note for note in report["meta"]["notes"])
