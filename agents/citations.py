@@ -19,6 +19,7 @@ from agents.answer import Citation
 from agents.evidence import Evidence
 from agents.prompts import REFUSAL
 from ingest.document import Chunk, Document
+from ingest.lines import line_starts
 from retrieval.lexical import tokenize
 
 MARKER_GROUP = re.compile(r"\[\s*S\s*\d+(?:\s*[,;]\s*S?\s*\d+)*\s*\]")
@@ -153,11 +154,9 @@ def _units(chunk: Chunk, code: bool) -> list[tuple[int, int]]:
     text = chunk.text
     units: list[tuple[int, int]] = []
     if code:
-        pos = 0
-        for line in text.split("\n"):
+        for start, line in zip(line_starts(text), text.split("\n"), strict=True):
             if line.strip():
-                units.append((pos, pos + len(line)))
-            pos += len(line) + 1
+                units.append((start, start + len(line)))
         return units
     cuts = sorted({0, len(text), *(m.end() for m in _HEADING_LINE.finditer(text))})
     for left, right in itertools.pairwise(cuts):

@@ -9,14 +9,16 @@ refused, never loaded.
 
 from __future__ import annotations
 
-import os
+import re
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from ingest.cache import cache_root
 from ingest.errors import LongqaError
-from ingest.files import sha256_file
+from ingest.files import atomic_path, atomic_write, remove_stale, sha256_file
+
+_LEGACY_TEMPORARY = re.compile(r"^.+\.gguf\.tmp(?P<pid>\d+)$")  # assembly names before ingest.files
 
 
 @dataclass(frozen=True)
@@ -103,13 +105,12 @@ def model_path(key: str) -> Path:
 
 def _assemble(parts: list[Path], target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
-    with tmp.open("wb") as out:
+    remove_stale(target.parent, _LEGACY_TEMPORARY)  # a killed assembly leaves a gigabyte behind
+    with atomic_path(target) as tmp, tmp.open("wb") as out:
         for part in parts:
             with part.open("rb") as src:
                 while block := src.read(1 << 24):
                     out.write(block)
-    os.replace(tmp, target)
 
 
 def _verify(path: Path, model: PackagedModel) -> None:
@@ -128,4 +129,4 @@ def _verify(path: Path, model: PackagedModel) -> None:
             "refusing to load it (reinstall the model packages)"
         )
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(stamp)
+    atomic_write(marker, stamp)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.files import atomic_write, remove_stale, temporary_name
+from ingest.files import atomic_path, atomic_write, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +122,17 @@ class PrefixCache:
         import llama_cpp
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self._path(key)
-        tmp = temporary_name(target)
         array = (llama_cpp.llama_token * len(tokens))(*tokens)
         try:
-            if not llama_cpp.llama_state_save_file(ctx, str(tmp).encode(), array, len(tokens)):
-                raise OSError("llama.cpp could not write the state")
-            size = tmp.stat().st_size
-            os.replace(tmp, target)
+            # llama.cpp writes the file itself, so it is given a temporary path. Not fsynced: a
+            # store happens while a user waits for an answer, and a damaged entry is recomputed.
+            with atomic_path(self._path(key), durable=False) as tmp:
+                if not llama_cpp.llama_state_save_file(ctx, str(tmp).encode(), array, len(tokens)):
+                    raise OSError("llama.cpp could not write the state")
+                size = tmp.stat().st_size
             if tag is not None:
                 self._tag(key, tag)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             log.warning("could not store a prefix state in %s: %s", self.folder, exc)
             return 0
         self.evict()

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from ingest.document import Document, Span
 from ingest.errors import LongqaError
 from ingest.files import sha256_bytes
+from ingest.lines import line_of, line_starts
 from ingest.pdf import normalize_page_text, page_raw_text
 from retrieval.store import Index
 
@@ -182,18 +183,17 @@ def text_view(
 ) -> TextView:
     """The lines of ``text`` around ``ranges`` (offsets into ``text``), numbered from 1."""
     lines = text.split("\n")
-    starts, pos = [], 0
-    for line in lines:
-        starts.append(pos)
-        pos += len(line) + 1
+    starts = line_starts(text)
     marks: dict[int, list[tuple[int, int]]] = {}
     for start, end in ranges:
-        for n, line_start in enumerate(starts):
-            line_end = line_start + len(lines[n])
-            if start < max(line_end, line_start + 1) and end > line_start:
+        n = line_of(starts, start)
+        while n < len(lines) and starts[n] < end:
+            line_start, line_end = starts[n], starts[n] + len(lines[n])
+            if start < max(line_end, line_start + 1):  # not a line whose newline the range starts on
                 marks.setdefault(n, []).append(
                     (max(start, line_start) - line_start, min(end, line_end) - line_start)
                 )
+            n += 1
     cited = sorted(marks)
     if whole or not cited:
         first, last = 0, min(len(lines), WHOLE_FILE_LINES) - 1

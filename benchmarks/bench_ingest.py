@@ -39,9 +39,10 @@ counts, words left hyphen-split at line ends).
 Recall@5 on the questions of ``tests/retrieval/questions.jsonl`` whose evidence is a PDF page,
 over the example PDFs: for LangChain a retrieved document counts when its ``metadata['source']``
 file name matches and ``metadata['page'] + 1`` (PyPDFLoader counts from 0) is the evidence page;
-for longqa, the rule of ``tests/retrieval/test_quality.py`` (``hits_evidence``) on an index of
-the PDFs only (hybrid, and dense-only, which is what LangChain's FAISS store does). Also longqa's
-hybrid recall@5 over all questions on the full ``examples/`` index.
+for longqa, the evaluation's evidence-hit rule (``app.evaluation.metrics.evidence_hit`` over the
+hits' spans, as ``tests/retrieval/test_quality.py`` counts) on an index of the PDFs only (hybrid,
+and dense-only, which is what LangChain's FAISS store does). Also longqa's hybrid recall@5 over
+all questions on the full ``examples/`` index.
 
 Usage: ``python benchmarks/bench_ingest.py [--quick] [--out FILE.json]``. Prints markdown tables
 and writes every figure as JSON (default ``benchmarks/results-ingest.json``; not to be committed).
@@ -65,11 +66,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: tests/ too
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root
 # Before anything imports huggingface: the model is a local folder, the hub must never be asked.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+from app.evaluation.dataset import GoldEvidence
+from app.evaluation.metrics import CitedSpan, evidence_hit
 from ingest.chunking import ChunkSettings
 from ingest.pdf import load_pdf
 from ingest.tokens import count_tokens
@@ -77,7 +80,6 @@ from retrieval.embeddings import SentenceEmbedder, default_model_path
 from retrieval.indexer import embedding_text, ingest
 from retrieval.search import HybridSearcher
 from retrieval.store import Index
-from tests.retrieval.test_quality import hits_evidence
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -277,6 +279,13 @@ def load_questions() -> list[Question]:
     return [json.loads(line) for line in QUESTIONS_FILE.read_text().splitlines() if line.strip()]
 
 
+def gold_evidence(question: Question) -> list[GoldEvidence]:
+    return [
+        GoldEvidence(e["file"], e.get("page"), tuple(e["lines"]) if "lines" in e else None)
+        for e in question["evidence"]
+    ]
+
+
 def is_pdf_question(question: Question) -> bool:
     return any("page" in e and e["file"].endswith(".pdf") for e in question["evidence"])
 
@@ -309,12 +318,12 @@ def recall_rows(store: Any, indexes: dict[str, Path], embedder: SentenceEmbedder
     def longqa(folder: Path, label: str, mode: str, asked: list[Question]) -> dict[str, Any]:
         with Index.open(folder) as index:
             searcher = HybridSearcher(index, embedder)
-            result = recall(
-                asked,
-                lambda q: any(
-                    hits_evidence(h, q["evidence"]) for h in searcher.search(q["question"], k=K, mode=mode)
-                ),
-            )
+
+            def finds(q: Question) -> bool:
+                hits = searcher.search(q["question"], k=K, mode=mode)
+                return evidence_hit([CitedSpan.of(h.chunk.span) for h in hits], gold_evidence(q)) == 1.0
+
+            result = recall(asked, finds)
         return {"pipeline": f"longqa {mode}", "index": label, "result": result}
 
     return [

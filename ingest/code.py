@@ -19,6 +19,7 @@ from tree_sitter import Node, Parser
 
 from ingest.chunking import ChunkSettings, split_region
 from ingest.document import Chunk, Document, make_chunk
+from ingest.lines import line_starts
 from ingest.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -353,9 +354,7 @@ def chunk_code(doc: Document, settings: ChunkSettings) -> list[Chunk]:
     if grammar is None:
         return _windows(doc, settings, 0, len(doc.text), None, 0)
     lines = doc.text.split("\n")
-    line_starts = [0]
-    for line in lines[:-1]:
-        line_starts.append(line_starts[-1] + len(line) + 1)
+    starts = line_starts(doc.text)
     keep_ends = [line + "\n" for line in lines[:-1]] + [lines[-1]]
     try:
         tree = parser_for(doc.language or "").parse(doc.text.encode("utf-8"))
@@ -367,8 +366,8 @@ def chunk_code(doc: Document, settings: ChunkSettings) -> list[Chunk]:
     pieces = _merge_small_gaps(planner.pieces, planner, minimum=max(16, settings.tokens // 16))
     chunks: list[Chunk] = []
     for piece in pieces:
-        start = line_starts[piece.first_row]
-        end = line_starts[piece.last_row] + len(lines[piece.last_row])
+        start = starts[piece.first_row]
+        end = starts[piece.last_row] + len(lines[piece.last_row])
         chunks.extend(_windows(doc, settings, start, end, piece.name, len(chunks)))
     return chunks
 

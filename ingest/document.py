@@ -9,9 +9,10 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+from ingest.lines import line_of, line_starts
 
 Kind = Literal["pdf", "code", "text"]
 
@@ -76,16 +77,16 @@ class Document:
             raise ValueError(f"span {char_start}:{char_end} outside {self.path}")
         page = self.page_of(char_start)
         base = self.page_starts[page - 1] if page is not None else 0
-        newlines = self._newlines
-        before = bisect.bisect_left(newlines, char_start)  # newlines in text[:char_start]
-        line_start = before - bisect.bisect_left(newlines, base) + 1
-        line_end = line_start + bisect.bisect_left(newlines, char_end - 1) - before
+        starts = self._line_starts
+        first = line_of(starts, base)  # lines are counted from the page's first
+        line_start = line_of(starts, char_start) - first + 1
+        line_end = line_of(starts, char_end - 1) - first + 1
         return Span(self.path, page, line_start, line_end, char_start, char_end)
 
     @functools.cached_property
-    def _newlines(self) -> list[int]:
-        """Where the text's newlines are: line numbers by bisection, linear in the text's size."""
-        return [m.start() for m in re.finditer("\n", self.text)]
+    def _line_starts(self) -> list[int]:
+        """Computed once per document: line numbers by bisection, linear in the text's size."""
+        return line_starts(self.text)
 
     def section_at(self, offset: int) -> str | None:
         """The heading (outline entry, Markdown heading) in force at ``offset``."""

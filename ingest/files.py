@@ -57,21 +57,25 @@ def _remove(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
+def atomic_path(target: Path, durable: bool = True) -> Iterator[Path]:
     """A temporary path to write ``target`` through (for libraries that write to a path).
 
     On success the file is fsynced and renamed over ``target``; on any error it is removed and
-    ``target`` is left as it was.
+    ``target`` is left as it was. ``durable=False`` skips the fsyncs, for caches whose reader
+    checks what it loads: there a power cut that damages the new file costs a recomputation, while
+    an fsync of a large file would cost its writer's time on every write.
     """
     tmp = temporary_name(target)
     try:
         yield tmp
-        fsync_file(tmp)
+        if durable:
+            fsync_file(tmp)
         os.replace(tmp, target)
     except BaseException:
         _remove(tmp)
         raise
-    fsync_folder(target.parent)
+    if durable:
+        fsync_folder(target.parent)
 
 
 def atomic_write(target: Path, data: bytes | str) -> None:

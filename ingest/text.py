@@ -11,6 +11,7 @@ import re
 
 from ingest.chunking import ChunkSettings, split_region
 from ingest.document import Chunk, Document, make_chunk
+from ingest.lines import line_starts
 from ingest.tokens import count_tokens
 
 _ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
@@ -22,9 +23,7 @@ _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 def headings(text: str, flavour: str | None) -> list[tuple[int, int, str]]:
     """(char offset of the heading line, level, title) for each heading, in order."""
     lines = text.split("\n")
-    offsets = [0]
-    for line in lines[:-1]:
-        offsets.append(offsets[-1] + len(line) + 1)
+    offsets = line_starts(text)
     found: list[tuple[int, int, str]] = []
     rst_levels: list[str] = []
     in_fence = False

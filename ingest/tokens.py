@@ -18,6 +18,7 @@ import tiktoken
 
 from ingest.cache import cache_root
 from ingest.errors import LongqaError
+from ingest.files import atomic_write
 
 ENCODING = "cl100k_base"
 _SOURCE_URL = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
@@ -40,10 +41,8 @@ def _prepare_cache(name: str) -> Path:
     target = cache_dir / hashlib.sha1(url.encode()).hexdigest()
     if not target.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
         with gzip.open(_packaged_bpe(name), "rb") as src:
-            tmp.write_bytes(src.read())
-        os.replace(tmp, target)
+            atomic_write(target, src.read())
     return cache_dir
 
 

@@ -15,7 +15,8 @@ None for them).
 - evidence hit: some citation span overlaps some gold evidence: same file (both paths normalised:
   posix separators, leading ``./`` removed), and the same page when the evidence names one, and
   overlapping lines when the evidence names lines; evidence naming neither is hit by any citation
-  of its file.
+  of its file. Retrieval recall (tests/retrieval, benchmarks/bench_ingest.py) counts a retrieved
+  chunk by this same rule, through ``CitedSpan.of``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 from agents.citations import MARKER_GROUP
 from app.evaluation.dataset import UNANSWERABLE, GoldEvidence
+from ingest.document import Span
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
@@ -106,6 +108,11 @@ class CitedSpan:
     def from_dict(cls, span: dict[str, Any]) -> CitedSpan:
         """From a span as ``Answer.to_dict()`` writes it."""
         return cls(str(span["path"]), span.get("page"), int(span["line_start"]), int(span["line_end"]))
+
+    @classmethod
+    def of(cls, span: Span) -> CitedSpan:
+        """From a span of the index (a retrieval hit's chunk), to score retrieval as citations are."""
+        return cls(span.path, span.page, span.line_start, span.line_end)
 
 
 def normalize_path(path: str) -> str:

@@ -17,6 +17,7 @@ from app.evaluation.metrics import (
     refusal_correct,
     strip_markers,
 )
+from ingest.document import Document
 
 
 @pytest.mark.parametrize(
@@ -126,6 +127,13 @@ def test_evidence_hit_is_undefined_without_gold_evidence_and_zero_without_citati
 
 def test_evidence_naming_only_a_file_is_hit_by_any_citation_of_it() -> None:
     assert evidence_hit([CitedSpan(PDF, 70, 1, 2)], [GoldEvidence(PDF)]) == 1.0
+
+
+def test_a_retrieved_chunk_is_scored_as_a_citation_of_its_span() -> None:
+    text = "\n".join(f"line {n}" for n in range(1, 500))
+    retrieved = Document("d", CODE, "code", text).span(text.index("line 419"), text.index("line 425"))
+    assert CitedSpan.of(retrieved) == CitedSpan(CODE, None, 419, 424)
+    assert evidence_hit([CitedSpan.of(retrieved)], [GoldEvidence(CODE, lines=(417, 420))]) == 1.0
 
 
 def test_span_and_cost_read_what_answer_to_dict_writes() -> None:

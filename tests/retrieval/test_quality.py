@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.search import Hit, HybridSearcher
+from app.evaluation.dataset import GoldEvidence
+from app.evaluation.metrics import CitedSpan, evidence_hit
+from retrieval.search import HybridSearcher
 from retrieval.store import Index
 
 QUESTIONS = [
@@ -24,25 +26,18 @@ QUESTIONS = [
 HYBRID_RECALL_FLOOR = 0.72
 
 
-def hits_evidence(hit: Hit, evidence: list[dict]) -> bool:
-    span = hit.chunk.span
-    for item in evidence:
-        if span.path != item["file"]:
-            continue
-        if "page" in item and span.page == item["page"]:
-            return True
-        if "lines" in item:
-            first, last = item["lines"]
-            if span.line_start <= last and first <= span.line_end:
-                return True
-    return False
+def gold_evidence(evidence: list[dict]) -> list[GoldEvidence]:
+    return [
+        GoldEvidence(e["file"], e.get("page"), tuple(e["lines"]) if "lines" in e else None) for e in evidence
+    ]
 
 
 def recall_at(searcher: HybridSearcher, mode: str, k: int = 5) -> tuple[float, list[str]]:
+    """A question counts when some hit would be an evidence hit as a citation (the scorer's rule)."""
     missed = []
     for q in QUESTIONS:
-        hits = searcher.search(q["question"], k=k, mode=mode)
-        if not any(hits_evidence(h, q["evidence"]) for h in hits):
+        spans = [CitedSpan.of(h.chunk.span) for h in searcher.search(q["question"], k=k, mode=mode)]
+        if evidence_hit(spans, gold_evidence(q["evidence"])) != 1.0:
             missed.append(q["id"])
     return 1 - len(missed) / len(QUESTIONS), missed
 
