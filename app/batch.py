@@ -19,10 +19,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
 
 from agents.answer import Answer
 from app import journal
+from app.records import problem, says
 from ingest.errors import LongqaError
 from ingest.files import read_text
 
@@ -34,6 +37,22 @@ class Question:
     extra: dict[str, Any]
 
 
+class _Asked(BaseModel):
+    """A line of a ``.jsonl`` questions file."""
+
+    model_config = ConfigDict(extra="allow")  # kept, and written into the question's answer record
+
+    id: Annotated[str | StrictInt | None, says("'id' must be a string or an integer")] = None
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+_NOT_A_QUESTION = {
+    "missing": "not a JSON object with a 'question'",
+    "model_type": "not a JSON object with a 'question'",
+    "string_too_short": "the question is empty",
+}
+
+
 def read_questions(path: Path) -> list[Question]:
     """Questions from ``.jsonl`` (``id``, ``question``) or ``.txt`` (one per line)."""
     lines = read_text(path, "questions").splitlines()
@@ -43,17 +62,13 @@ def read_questions(path: Path) -> list[Question]:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except ValueError as exc:
+                asked = _Asked.model_validate(json.loads(line))
+            except ValidationError as exc:
+                raise LongqaError(f"{path}:{number}: {problem(exc, _NOT_A_QUESTION)}") from None
+            except ValueError as exc:  # not JSON (a number too long for Python is not a JSONDecodeError)
                 raise LongqaError(f"{path}:{number}: not JSON ({_json_reason(exc)})") from None
-            if not isinstance(record, dict) or "question" not in record:
-                raise LongqaError(f"{path}:{number}: not a JSON object with a 'question'")
-            text = str(record["question"]).strip()
-            if not text:
-                raise LongqaError(f"{path}:{number}: the question is empty")
-            qid = str(record.get("id") or _text_id(text))
-            extra = {k: v for k, v in record.items() if k not in ("id", "question")}
-            questions.append(Question(qid, text, extra))
+            qid = str(asked.id or _text_id(asked.question))
+            questions.append(Question(qid, asked.question, asked.model_extra or {}))
     else:
         questions = [Question(_text_id(line.strip()), line.strip(), {}) for line in lines if line.strip()]
     if not questions:
@@ -77,15 +92,29 @@ def _text_id(text: str) -> str:
     return "q-" + hashlib.sha1(" ".join(text.split()).encode()).hexdigest()[:10]
 
 
+_NO_ID = "a record without an 'id'"  # or with one that is no id: null, "", a list
+
+
+class _Answered(BaseModel):
+    """A line of an answers file: any JSON object with an ``id`` (read back as it was written)."""
+
+    model_config = ConfigDict(extra="allow")  # the answer, its citations, cost…: any other key
+
+    id: Annotated[Annotated[str, Field(min_length=1)] | StrictInt, says(_NO_ID)]
+
+
+_NOT_A_RESULT = {"missing": _NO_ID, "model_type": "not a JSON object"}
+
+
 def _parse_result(line: bytes) -> dict[str, Any]:
     try:
         record = json.loads(line)
     except ValueError:
         raise ValueError("not a JSON record") from None
-    if not isinstance(record, dict):
-        raise ValueError("not a JSON object")
-    if record.get("id") is None or str(record["id"]) == "":
-        raise ValueError("a record without an 'id'")
+    try:
+        _Answered.model_validate(record)
+    except ValidationError as exc:
+        raise ValueError(problem(exc, _NOT_A_RESULT)) from None
     return record
 
 

@@ -10,14 +10,16 @@ saying "not supported".
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import ConfigDict, StrictBool, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 
 from agents.judge import Judge
 from app.evaluation.dataset import GoldEvidence
 from app.evaluation.entailment import THRESHOLD
+from app.records import problem
 from ingest.errors import LongqaError
 
 FIXTURE = Path(__file__).with_name("judge_calibration.jsonl")
@@ -25,16 +27,18 @@ FIXTURE = Path(__file__).with_name("judge_calibration.jsonl")
 Scorer = Callable[[str, str, str | None], float | None]  # (claim, passage, question) -> P(yes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="ignore"))  # a note beside a pair is no error
 class CalibrationPair:
+    """A claim, the passage it is judged against, and whether a person found it supported."""
+
     claim: str
     passage: str
-    supported: bool
+    supported: StrictBool  # true or false, not 1 or "yes"
     question: str | None = None
     source: GoldEvidence | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="ignore"))  # read back from a run's calibration.json
 class Calibration:
     """The judge's agreement with the hand labels."""
 
@@ -61,6 +65,9 @@ class Calibration:
         )
 
 
+_PAIR = TypeAdapter(CalibrationPair)
+
+
 def load_pairs(path: Path = FIXTURE) -> list[CalibrationPair]:
     """The labelled pairs of a calibration JSONL file."""
     pairs: list[CalibrationPair] = []
@@ -68,33 +75,10 @@ def load_pairs(path: Path = FIXTURE) -> list[CalibrationPair]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-            pairs.append(
-                CalibrationPair(
-                    claim=str(data["claim"]),
-                    passage=str(data["passage"]),
-                    supported=_label(data["supported"]),
-                    question=data.get("question"),
-                    source=_source(data.get("source")),
-                )
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise LongqaError(f"{path}:{number}: not a calibration pair ({exc})") from exc
+            pairs.append(_PAIR.validate_json(line))
+        except ValidationError as exc:
+            raise LongqaError(f"{path}:{number}: not a calibration pair: {problem(exc)}") from None
     return pairs
-
-
-def _source(value: dict | None) -> GoldEvidence | None:
-    if not value:
-        return None
-    lines = value.get("lines")
-    span = (int(lines[0]), int(lines[1])) if lines else None
-    return GoldEvidence(str(value["file"]), value.get("page"), span)
-
-
-def _label(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("'supported' must be true or false")
-    return value
 
 
 def calibrate(

@@ -16,24 +16,52 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from app.records import NonBlank, problem, says
 from ingest.errors import LongqaError
 
 UNANSWERABLE = "UNANSWERABLE"
 
-_KNOWN = {"id", "question", "answers", "docs", "evidence", "type"}
-_EVIDENCE_KEYS = {"file", "page", "lines", "quote"}
+
+def _ordered(lines: tuple[int, int]) -> tuple[int, int]:
+    if not 1 <= lines[0] <= lines[1]:
+        raise ValueError("lines out of order")  # worded by ``says`` on the field
+    return lines
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))  # a misspelt key is an error
 class GoldEvidence:
     """Where a gold answer is written: a file (relative to the docs root), a page or lines."""
 
-    file: str
-    page: int | None = None
-    lines: tuple[int, int] | None = None
+    file: Annotated[NonBlank, says("'file' must be a non-empty string")]
+    page: Annotated[int, Field(strict=True, gt=0), says("'page' must be a positive integer")] | None = None
+    lines: (
+        Annotated[
+            tuple[StrictInt, StrictInt],
+            AfterValidator(_ordered),
+            says("'lines' must be [first, last] with 1 <= first <= last"),
+        ]
+        | None
+    ) = None
     quote: str = ""
+
+
+_EVIDENCE = TypeAdapter(GoldEvidence)
 
 
 @dataclass(frozen=True)
@@ -60,8 +88,52 @@ class EvalItem:
         return self.docs[0].parent
 
 
-class _Bad(ValueError):
-    """A record problem; load_dataset adds the file and line."""
+def _not_mixed(answers: list[str]) -> list[str]:
+    if UNANSWERABLE in answers and len(answers) > 1:
+        raise ValueError(f"'answers' mixes {UNANSWERABLE} with other answers")
+    return answers
+
+
+class _Record(BaseModel):
+    """A dataset line as written; ``load_dataset`` validates it with the dataset's folder as ``base``."""
+
+    model_config = ConfigDict(extra="allow")  # kept in EvalItem.extra: importers record their source there
+
+    id: Annotated[NonBlank | StrictInt, says("'id' must be a non-empty string")]
+    question: Annotated[NonBlank, says("'question' must be a non-empty string")]
+    answers: Annotated[
+        list[NonBlank],
+        Field(min_length=1),
+        says("'answers' must be a non-empty list of non-empty strings"),
+        AfterValidator(_not_mixed),
+    ]
+    docs: Annotated[
+        list[NonBlank],
+        BeforeValidator(lambda docs: [docs] if isinstance(docs, str) else docs),  # one folder (or file)
+        Field(min_length=1),
+        says("'docs' must be a folder or a non-empty list of files"),
+    ]
+    evidence: list[GoldEvidence] | None = None
+    type: str | None = None
+
+    @field_validator("docs")
+    @classmethod
+    def _found(cls, docs: list[str], info: ValidationInfo) -> list[str]:
+        """Absolute names: relative ones are looked up in ``base``, then each folder above it."""
+        base: Path = (info.context or {})["base"]  # the dataset's folder, given by load_dataset
+        return [str(_resolve(name, base)) for name in docs]
+
+    def item(self) -> EvalItem:
+        """The question this line describes, its whitespace made single spaces."""
+        return EvalItem(
+            id=str(self.id),
+            question=" ".join(self.question.split()),
+            answers=tuple(self.answers),
+            docs=tuple(Path(name) for name in self.docs),
+            evidence=tuple(self.evidence or ()),
+            type=self.type,
+            extra=self.model_extra or {},
+        )
 
 
 def load_dataset(path: Path) -> list[EvalItem]:
@@ -76,11 +148,11 @@ def load_dataset(path: Path) -> list[EvalItem]:
         if not line.strip():
             continue
         try:
-            item = _record(json.loads(line), base)
+            item = _Record.model_validate(json.loads(line), context={"base": base}).item()
         except json.JSONDecodeError as exc:
             raise LongqaError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        except _Bad as exc:
-            raise LongqaError(f"{path}:{number}: {exc}") from exc
+        except ValidationError as exc:
+            raise LongqaError(f"{path}:{number}: {problem(exc)}") from None
         if item.id in seen:
             raise LongqaError(f"{path}:{number}: id {item.id!r} already used on line {seen[item.id]}")
         seen[item.id] = number
@@ -90,91 +162,16 @@ def load_dataset(path: Path) -> list[EvalItem]:
     return items
 
 
-def _record(data: Any, base: Path) -> EvalItem:
-    if not isinstance(data, dict):
-        raise _Bad("a record must be a JSON object")
-    for key in ("id", "question", "answers", "docs"):
-        if key not in data:
-            raise _Bad(f"missing {key!r}")
-    qid = data["id"]
-    if not isinstance(qid, str | int) or isinstance(qid, bool) or not str(qid).strip():
-        raise _Bad("'id' must be a non-empty string")
-    question = data["question"]
-    if not isinstance(question, str) or not question.strip():
-        raise _Bad("'question' must be a non-empty string")
-    answers = data["answers"]
-    if (
-        not isinstance(answers, list)
-        or not answers
-        or not all(isinstance(a, str) and a.strip() for a in answers)
-    ):
-        raise _Bad("'answers' must be a non-empty list of non-empty strings")
-    if UNANSWERABLE in answers and len(answers) > 1:
-        raise _Bad(f"'answers' mixes {UNANSWERABLE} with other answers")
-    kind = data.get("type")
-    if kind is not None and not isinstance(kind, str):
-        raise _Bad("'type' must be a string")
-    return EvalItem(
-        id=str(qid),
-        question=" ".join(question.split()),
-        answers=tuple(answers),
-        docs=_docs(data["docs"], base),
-        evidence=tuple(_evidence(e, i) for i, e in enumerate(_list(data.get("evidence") or [], "evidence"))),
-        type=kind,
-        extra={k: v for k, v in data.items() if k not in _KNOWN},
-    )
-
-
-def _list(value: Any, name: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _Bad(f"{name!r} must be a list")
-    return value
-
-
-def _docs(value: Any, base: Path) -> tuple[Path, ...]:
-    names = [value] if isinstance(value, str) else _list(value, "docs")
-    if not names or not all(isinstance(n, str) and n.strip() for n in names):
-        raise _Bad("'docs' must be a folder or a non-empty list of files")
-    return tuple(_resolve(name, base) for name in names)
-
-
 def _resolve(name: str, base: Path) -> Path:
     given = Path(name).expanduser()
     if given.is_absolute():
         if not given.exists():
-            raise _Bad(f"docs {name!r} not found")
+            raise ValueError(f"docs {name!r} not found")
         return given
     for folder in (base, *base.parents):
         if (folder / given).exists():
             return (folder / given).resolve()
-    raise _Bad(f"docs {name!r} not found in {base} or any folder above it")
-
-
-def _evidence(value: Any, index: int) -> GoldEvidence:
-    where = f"evidence[{index}]"
-    if not isinstance(value, dict):
-        raise _Bad(f"{where} must be an object")
-    unknown = set(value) - _EVIDENCE_KEYS
-    if unknown:
-        raise _Bad(f"{where} has unknown key(s) {', '.join(sorted(unknown))}")
-    file = value.get("file")
-    if not isinstance(file, str) or not file.strip():
-        raise _Bad(f"{where} needs a 'file'")
-    page = value.get("page")
-    if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
-        raise _Bad(f"{where}: 'page' must be a positive integer")
-    lines = value.get("lines")
-    if lines is not None and (
-        not isinstance(lines, list)
-        or len(lines) != 2
-        or not all(isinstance(n, int) and not isinstance(n, bool) for n in lines)
-        or not 1 <= lines[0] <= lines[1]
-    ):
-        raise _Bad(f"{where}: 'lines' must be [first, last] with 1 <= first <= last")
-    quote = value.get("quote", "")
-    if not isinstance(quote, str):
-        raise _Bad(f"{where}: 'quote' must be a string")
-    return GoldEvidence(file, page, (lines[0], lines[1]) if lines else None, quote)
+    raise ValueError(f"docs {name!r} not found in {base} or any folder above it")
 
 
 def item_record(item: EvalItem, base: Path | None = None) -> dict[str, Any]:
@@ -192,18 +189,9 @@ def item_record(item: EvalItem, base: Path | None = None) -> dict[str, Any]:
         "docs": show(item.docs[0]) if len(item.docs) == 1 else [show(d) for d in item.docs],
     }
     if item.evidence:
-        record["evidence"] = [_evidence_record(e) for e in item.evidence]
+        record["evidence"] = [
+            _EVIDENCE.dump_python(e, mode="json", exclude_defaults=True) for e in item.evidence
+        ]
     if item.type is not None:
         record["type"] = item.type
     return {**record, **item.extra}
-
-
-def _evidence_record(evidence: GoldEvidence) -> dict[str, Any]:
-    record: dict[str, Any] = {"file": evidence.file}
-    if evidence.page is not None:
-        record["page"] = evidence.page
-    if evidence.lines is not None:
-        record["lines"] = list(evidence.lines)
-    if evidence.quote:
-        record["quote"] = evidence.quote
-    return record

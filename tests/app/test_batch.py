@@ -134,6 +134,56 @@ def test_bad_question_files_are_one_line_errors(tmp_path: Path) -> None:
         read_questions(dup)
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{oops", "not JSON (Expecting property name enclosed in double quotes at column 2)"),
+        ("[1]", "not a JSON object with a 'question'"),
+        ('{"id": "b"}', "not a JSON object with a 'question'"),
+        ('{"id": "b", "question": " "}', "the question is empty"),
+        ('{"id": "b", "question": 5}', "'question' must be a string"),
+        ('{"id": "b", "question": null}', "'question' must be a string"),
+        ('{"id": false, "question": "Why?"}', "'id' must be a string or an integer"),
+        ('{"id": [1], "question": "Why?"}', "'id' must be a string or an integer"),
+    ],
+)
+def test_a_bad_question_line_is_named_exactly(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "a", "question": "ok"}\n' + line + "\n")
+    with pytest.raises(LongqaError) as error:
+        read_questions(path)
+    assert str(error.value) == f"{path}:2: {message}"
+
+
+def test_question_lines_keep_their_other_keys_and_may_have_a_number_as_id(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": 7, "question": " Why? ", "type": "lookup"}\n{"id": "", "question": "How?"}\n')
+    first, second = read_questions(path)
+    assert (first.id, first.question, first.extra) == ("7", "Why?", {"type": "lookup"})
+    assert second.id.startswith("q-") and second.extra == {}
+
+
+def test_lines_of_an_answers_file_that_are_not_results_are_named_exactly(tmp_path: Path) -> None:
+    out = tmp_path / "answers.jsonl"
+    lines = [
+        '{"id": "a", "answer": "kept"}',
+        "{oops",
+        "[1]",
+        '{"note": 1}',
+        '{"id": null}',
+        '{"id": ""}',
+        '{"id": 5}',
+    ]
+    out.write_text("\n".join(lines) + "\n")
+    warnings: list[str] = []
+    assert sorted(read_results(out, warnings.append)) == ["5", "a"]
+    reasons = ["not a JSON record", "not a JSON object"] + ["a record without an 'id'"] * 3
+    assert warnings == [
+        f"{out}:{number}: {reason}; left in place and ignored" for number, reason in enumerate(reasons, 2)
+    ]
+    assert out.read_text() == "\n".join(lines) + "\n"
+
+
 def test_question_files_that_cannot_be_read_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(LongqaError, match="is a folder, not a questions file"):
         read_questions(tmp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pypdfium2 as pdfium
 import pytest
 
@@ -10,6 +12,7 @@ from agents.calls import Caller
 from agents.judge import Judge
 from app.evaluation.calibration import FIXTURE, CalibrationPair, calibrate, calibrate_judge, load_pairs
 from app.evaluation.entailment import JudgeEntails
+from ingest.errors import LongqaError
 from ingest.pdf import normalize_page_text
 from tests.agents.fakes import scripted
 from tests.conftest import EXAMPLES
@@ -42,6 +45,28 @@ def test_every_passage_is_real_text_from_the_examples() -> None:
             first, last = pair.source.lines
             lines = path.read_text(encoding="utf-8").split("\n")[first - 1 : last]
             assert pair.passage == "\n".join(lines), pair.claim
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"claim": "c", "passage": "p"}', "missing 'supported'"),
+        ('{"claim": "c", "passage": "p", "supported": 1}', "'supported' must be true or false"),
+        ('{"claim": "c", "passage": 5, "supported": true}', "'passage' must be a string"),
+        (
+            '{"claim": "c", "passage": "p", "supported": true, "source": {"file": "a.pdf", "page": 0}}',
+            "source: 'page' must be a positive integer",
+        ),
+        ('{"claim": "c", "passage": "p", "supported": true, "source": {"page": 2}}', "source needs a 'file'"),
+        ("{oops", "not valid JSON (key must be a string at line 1 column 2)"),
+    ],
+)
+def test_a_bad_calibration_pair_is_named_exactly(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"claim": "c", "passage": "p", "supported": true, "note": "kept aside"}\n' + line + "\n")
+    with pytest.raises(LongqaError) as error:
+        load_pairs(path)
+    assert str(error.value) == f"{path}:2: not a calibration pair: {message}"
 
 
 PAIRS = [

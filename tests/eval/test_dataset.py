@@ -81,19 +81,44 @@ def test_docs_resolve_against_the_dataset_folder_and_extra_fields_are_kept(tmp_p
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        ("{not json", "not valid JSON"),
+        ("{not json", "not valid JSON (Expecting property name enclosed in double quotes)"),
         ([1, 2], "a record must be a JSON object"),
         ({k: v for k, v in GOOD.items() if k != "answers"}, "missing 'answers'"),
+        ({**GOOD, "id": True}, "'id' must be a non-empty string"),
         ({**GOOD, "question": "  "}, "'question' must be a non-empty string"),
-        ({**GOOD, "answers": "x"}, "'answers' must be a non-empty list"),
-        ({**GOOD, "answers": []}, "'answers' must be a non-empty list"),
-        ({**GOOD, "answers": [UNANSWERABLE, "x"]}, "mixes UNANSWERABLE"),
-        ({**GOOD, "docs": "nowhere"}, "docs 'nowhere' not found"),
+        ({**GOOD, "answers": "x"}, "'answers' must be a non-empty list of non-empty strings"),
+        ({**GOOD, "answers": []}, "'answers' must be a non-empty list of non-empty strings"),
+        ({**GOOD, "answers": ["x", 3]}, "'answers' must be a non-empty list of non-empty strings"),
+        ({**GOOD, "answers": [UNANSWERABLE, "x"]}, "'answers' mixes UNANSWERABLE with other answers"),
+        ({**GOOD, "docs": "nowhere"}, "docs 'nowhere' not found in {base} or any folder above it"),
+        ({**GOOD, "docs": 5}, "'docs' must be a folder or a non-empty list of files"),
+        ({**GOOD, "docs": ["docs", " "]}, "'docs' must be a folder or a non-empty list of files"),
         ({**GOOD, "id": "q0"}, "id 'q0' already used on line 1"),
+        ({**GOOD, "evidence": {"file": "a.txt"}}, "'evidence' must be a list"),
+        ({**GOOD, "evidence": ["a.txt"]}, "evidence[0] must be a JSON object"),
         ({**GOOD, "evidence": [{"page": 3}]}, "evidence[0] needs a 'file'"),
-        ({**GOOD, "evidence": [{"file": "a.txt", "lines": [9, 3]}]}, "'lines' must be [first, last]"),
-        ({**GOOD, "evidence": [{"file": "a.txt", "page": 0}]}, "'page' must be a positive integer"),
-        ({**GOOD, "evidence": [{"file": "a.txt", "line": [1, 2]}]}, "unknown key(s) line"),
+        (
+            {**GOOD, "evidence": [{"file": "a.txt", "lines": [9, 3]}]},
+            "evidence[0]: 'lines' must be [first, last] with 1 <= first <= last",
+        ),
+        (
+            {**GOOD, "evidence": [{"file": "a.txt", "lines": [3]}]},
+            "evidence[0]: 'lines' must be [first, last] with 1 <= first <= last",
+        ),
+        (
+            {**GOOD, "evidence": [{"file": "a.txt", "page": 0}]},
+            "evidence[0]: 'page' must be a positive integer",
+        ),
+        (
+            {**GOOD, "evidence": [{"file": "a.txt", "page": "3"}]},
+            "evidence[0]: 'page' must be a positive integer",
+        ),
+        ({**GOOD, "evidence": [{"file": "a.txt", "quote": 3}]}, "evidence[0]: 'quote' must be a string"),
+        ({**GOOD, "evidence": [{"file": "a.txt", "line": [1, 2]}]}, "evidence[0] has unknown key(s) line"),
+        (
+            {**GOOD, "evidence": [{"file": "a.txt"}, {"file": "a.txt", "pg": 1, "line": 2}]},
+            "evidence[1] has unknown key(s) line, pg",
+        ),
         ({**GOOD, "type": 3}, "'type' must be a string"),
     ],
 )
@@ -101,9 +126,14 @@ def test_a_bad_record_is_named_by_file_and_line(tmp_path: Path, bad: object, mes
     path = write(tmp_path, {**GOOD, "id": "q0"}, bad)
     with pytest.raises(LongqaError) as error:
         load_dataset(path)
-    assert str(error.value).startswith(f"{path}:2: ")
-    assert message in str(error.value)
-    assert "\n" not in str(error.value)
+    assert str(error.value) == f"{path}:2: {message.format(base=tmp_path.resolve())}"
+
+
+def test_evidence_may_give_both_a_page_and_lines(tmp_path: Path) -> None:
+    evidence = {"file": "a.txt", "page": 2, "lines": [1, 3], "quote": "text"}
+    (item,) = load_dataset(write(tmp_path, {**GOOD, "evidence": [evidence]}))
+    assert item.evidence == (GoldEvidence("a.txt", page=2, lines=(1, 3), quote="text"),)
+    assert item_record(item)["evidence"] == [evidence]
 
 
 def test_a_missing_or_empty_dataset_is_refused(tmp_path: Path) -> None:
