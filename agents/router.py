@@ -26,12 +26,13 @@ from agents.calls import BudgetError, Caller
 from agents.corpus import Corpus
 from agents.prompts import NO_NOTES
 from agents.strategies.base import Context
+from agents.strategies.registry import SCOPED, WIDER, Preference, StrategyName, preference
 
 # Latency budgets (seconds of model time) and the retrieval-score thresholds they move.
 PREFERENCES: dict[str, dict[str, float]] = {
-    "quality": {"latency": 1800.0, "low_score": 0.30, "flat": 0.06},
-    "balanced": {"latency": 240.0, "low_score": 0.25, "flat": 0.04},
-    "cost": {"latency": 60.0, "low_score": 0.20, "flat": 0.025},
+    Preference.QUALITY: {"latency": 1800.0, "low_score": 0.30, "flat": 0.06},
+    Preference.BALANCED: {"latency": 240.0, "low_score": 0.25, "flat": 0.04},
+    Preference.COST: {"latency": 60.0, "low_score": 0.20, "flat": 0.025},
 }
 
 _WHOLE = re.compile(
@@ -128,20 +129,22 @@ def estimates(
         for tokens, cached, state in parts
     ]
     return {
-        "full_context": _estimate(
+        StrategyName.FULL_CONTEXT: _estimate(
             backend,
             [Call(corpus_tokens + _FRAME_TOKENS, int(answer), full_tokens, full_bytes)],
             fits=corpus_tokens <= room,
         ),
-        "retrieve_reason": _estimate(
+        StrategyName.RETRIEVE_REASON: _estimate(
             backend,
             [
                 Call(retrieved_tokens + _FRAME_TOKENS, int(facts)),
                 Call(_FACTS_TOKENS + _FRAME_TOKENS, int(answer)),
             ],
         ),
-        "chain_of_agents": _estimate(backend, [*workers, Call(_NOTES_ROOM + _FRAME_TOKENS, int(answer))]),
-        "baseline": _estimate(backend, [Call(retrieved_tokens + _FRAME_TOKENS, int(answer))]),
+        StrategyName.CHAIN_OF_AGENTS: _estimate(
+            backend, [*workers, Call(_NOTES_ROOM + _FRAME_TOKENS, int(answer))]
+        ),
+        StrategyName.BASELINE: _estimate(backend, [Call(retrieved_tokens + _FRAME_TOKENS, int(answer))]),
     }
 
 
@@ -190,20 +193,18 @@ def score_shape(dense_scores: list[float]) -> tuple[float, float]:
 def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanced", k: int = 8) -> Decision:
     """Choose a strategy for ``question`` and say why; never one whose estimate is over the
     preference's budget while another is within it."""
-    if prefer not in PREFERENCES:
-        raise ValueError(f"unknown preference {prefer!r}: use quality, balanced or cost")
-    policy = PREFERENCES[prefer]
+    policy = PREFERENCES[preference(prefer)]
     latency = policy["latency"]
     known = reading(question, corpus, backend)
     corpus_tokens = known.corpus_tokens
     hits = corpus.search(question, k=max(k, 10))
     retrieved = sum(corpus.block_tokens(h.chunk, backend.spec, backend.count_text) for h in hits[:k])
     options = estimates(backend, corpus_tokens, retrieved, known)
-    full = options["full_context"]
+    full = options[StrategyName.FULL_CONTEXT]
     cached = f" ({full.cached_tokens} of them cached)" if full.cached_tokens else ""
     if full.fits and full.seconds <= latency:
         return Decision(
-            "full_context",
+            StrategyName.FULL_CONTEXT,
             f"the collection ({corpus_tokens} tokens{cached}) fits the {backend.context_window}-"
             f"token window and reading it all takes ~{full.seconds:.0f}s, within the {prefer} budget "
             f"of {latency:.0f}s",
@@ -223,7 +224,14 @@ def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanc
             f"the question is about one thing (top retrieval score {top:.2f}, "
             f"{concentration:.2f} above the rest)"
         )
-        return _within(f"{why_not_full}; {about}", options, ("retrieve_reason", "baseline"), prefer, latency)
+        chosen, reason = _within(
+            f"{why_not_full}; {about}",
+            options,
+            (StrategyName.RETRIEVE_REASON, StrategyName.BASELINE),
+            prefer,
+            latency,
+        )
+        return Decision(chosen, reason, options)
     signal = (
         f"its wording ('{wording.group(0)}')"
         if wording
@@ -232,7 +240,7 @@ def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanc
     )
     plan = plan_chain(question, corpus, backend, prefer, k, hits=hits, options=options)
     whole = f"{why_not_full}; the question is about the whole, by {signal}"
-    if plan.strategy == "chain_of_agents":
+    if plan.strategy == StrategyName.CHAIN_OF_AGENTS:
         plan.reason = f"{whole}: a chain of agents reads {plan.reason}"
     else:
         plan.reason = f"{whole}, but {plan.reason}"
@@ -241,22 +249,26 @@ def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanc
 
 def _within(
     why: str, options: dict[str, Estimate], order: tuple[str, ...], prefer: str, latency: float
-) -> Decision:
-    """The first of ``order`` whose estimate is within the budget; else the cheapest of them."""
+) -> tuple[str, str]:
+    """The first option of ``order`` whose estimate is within the budget, else the cheapest of
+    them; and the reason, ``why`` continued."""
     for name in order:
         if options[name].seconds <= latency:
-            skipped = [n for n in order[: order.index(name)]]
             over = "".join(
                 f"; {n} would take ~{options[n].seconds:.0f}s, over the {prefer} budget of {latency:.0f}s"
-                for n in skipped
+                for n in order[: order.index(name)]
             )
-            return Decision(name, f"{why}{over}; {name} takes ~{options[name].seconds:.0f}s", options)
+            seconds = options[name].seconds
+            takes = (
+                f"retrieving wider instead: ~{seconds:.0f}s"
+                if name == WIDER
+                else f"{name} takes ~{seconds:.0f}s"
+            )
+            return name, f"{why}{over}; {takes}"
     cheapest = min(order, key=lambda n: options[n].seconds)
-    return Decision(
-        cheapest,
+    return cheapest, (
         f"{why}; every way of reading it is over the {prefer} budget of {latency:.0f}s: the cheapest, "
-        f"{cheapest}, takes ~{options[cheapest].seconds:.0f}s",
-        options,
+        f"{cheapest}, takes ~{options[cheapest].seconds:.0f}s"
     )
 
 
@@ -278,35 +290,34 @@ def plan_chain(
         retrieved = sum(corpus.block_tokens(h.chunk, backend.spec, backend.count_text) for h in hits[:k])
         known = reading(question, corpus, backend)
         options = estimates(backend, known.corpus_tokens, retrieved, known)
-    coa = options["chain_of_agents"]
+    coa = options[StrategyName.CHAIN_OF_AGENTS]
     if coa.seconds <= latency:
         cached = f" ({coa.cached_tokens} tokens of it cached)" if coa.cached_tokens else ""
-        return Decision("chain_of_agents", f"the whole collection{cached}, ~{coa.seconds:.0f}s", options)
+        return Decision(
+            StrategyName.CHAIN_OF_AGENTS, f"the whole collection{cached}, ~{coa.seconds:.0f}s", options
+        )
     scope = _scope(corpus, backend, hits, latency)
     if scope:
-        scoped = estimates(backend, sum(t for _, t in scope), 0)["chain_of_agents"]
-        options["chain_of_agents (scoped)"] = scoped
+        scoped = estimates(backend, sum(t for _, t in scope), 0)[StrategyName.CHAIN_OF_AGENTS]
+        options[SCOPED] = scoped
         paths = [p for p, _ in scope]
         return Decision(
-            "chain_of_agents",
+            StrategyName.CHAIN_OF_AGENTS,
             f"the {len(paths)} document(s) retrieval points at "
             f"({', '.join(paths)}), ~{scoped.seconds:.0f}s; the whole collection would take "
             f"~{coa.seconds:.0f}s",
             options,
             scope=paths,
         )
-    retrieved = options["retrieve_reason"].prompt_tokens - 2 * _FRAME_TOKENS - _FACTS_TOKENS
-    options["retrieve_reason (wider)"] = estimates(backend, 0, 2 * max(retrieved, 0))["retrieve_reason"]
+    retrieved = options[StrategyName.RETRIEVE_REASON].prompt_tokens - 2 * _FRAME_TOKENS - _FACTS_TOKENS
+    options[WIDER] = estimates(backend, 0, 2 * max(retrieved, 0))[StrategyName.RETRIEVE_REASON]
     why = f"even one document read by a chain of agents is over the {prefer} budget of {latency:.0f}s"
-    decision = _within(
-        why, options, ("retrieve_reason (wider)", "retrieve_reason", "baseline"), prefer, latency
+    chosen, reason = _within(
+        why, options, (WIDER, StrategyName.RETRIEVE_REASON, StrategyName.BASELINE), prefer, latency
     )
-    if decision.strategy == "retrieve_reason (wider)":
-        decision.strategy, decision.k = "retrieve_reason", 2 * k
-        decision.reason = decision.reason.replace(
-            "retrieve_reason (wider) takes", "retrieving wider instead:"
-        )
-    return decision
+    if chosen == WIDER:
+        return Decision(StrategyName.RETRIEVE_REASON, reason, options, k=2 * k)
+    return Decision(chosen, reason, options)
 
 
 def _scope(corpus: Corpus, backend: Backend, hits: list, latency: float) -> list[tuple[str, int]]:
@@ -323,7 +334,7 @@ def _scope(corpus: Corpus, backend: Backend, hits: list, latency: float) -> list
     for path in sorted(votes, key=lambda p: -votes[p]):
         tokens = int(sizes.get(path, 0) * ratio)
         candidate = [*chosen, (path, tokens)]
-        cost = estimates(backend, sum(t for _, t in candidate), 0)["chain_of_agents"].seconds
+        cost = estimates(backend, sum(t for _, t in candidate), 0)[StrategyName.CHAIN_OF_AGENTS].seconds
         if cost > latency:
             break
         chosen = candidate

@@ -19,6 +19,7 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
+from agents.strategies.registry import PREFERENCE_CHOICES, STRATEGY_CHOICES
 from app import components
 from app.console import (
     batch_progress,
@@ -160,8 +161,8 @@ ModelOption = Annotated[str | None, typer.Option("--model", help="Backend spec (
 JudgeOption = Annotated[
     str | None, typer.Option("--judge", help="Backend that judges support (default: --model).")
 ]
-StrategyOption = Annotated[str | None, typer.Option("--strategy", help="auto, full, rag, coa or baseline.")]
-PreferOption = Annotated[str | None, typer.Option("--prefer", help="quality, balanced or cost.")]
+StrategyOption = Annotated[str | None, typer.Option("--strategy", help=f"{STRATEGY_CHOICES}.")]
+PreferOption = Annotated[str | None, typer.Option("--prefer", help=f"{PREFERENCE_CHOICES}.")]
 WindowOption = Annotated[int | None, typer.Option("--context-window", help="Override the model's window.")]
 
 
@@ -338,9 +339,9 @@ def evaluate(
     out_dir: Annotated[Path, typer.Option("--out", help="Report folder (results are cached there).")] = Path(
         ".longqa/eval"
     ),
-    strategies: Annotated[str, typer.Option(help="Comma-separated: auto, full, rag, coa, baseline.")] = (
-        "auto,full,rag,coa,baseline"
-    ),
+    strategies: Annotated[
+        str | None, typer.Option(help=f"Comma-separated, from {STRATEGY_CHOICES}; all by default.")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
     data_format: Annotated[
         str | None, typer.Option("--format", help="Import first: longbench, longbench-cite, l-citeeval.")
@@ -357,9 +358,7 @@ def evaluate(
     ] = False,
     warm: Annotated[
         bool,
-        typer.Option(
-            "--warm", help="Read each collection ahead (as longqa warm) before its first question."
-        ),
+        typer.Option("--warm", help="Read each collection ahead (as longqa warm) before its first question."),
     ] = False,
 ) -> None:
     """Score answer accuracy, citation faithfulness and cost per strategy; write a report."""
@@ -388,7 +387,7 @@ def evaluate(
             settings,
             dataset,
             out_dir,
-            strategies=strategies.split(","),
+            strategies=strategies.split(",") if strategies else None,
             limit=limit,
             format=data_format,
             progress=progress,

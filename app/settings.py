@@ -21,11 +21,30 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from agents.strategies.registry import (
+    PREFERENCE_CHOICES,
+    PREFERENCE_LABELS,
+    STRATEGY_CHOICES,
+    STRATEGY_INFO,
+    Preference,
+    StrategyName,
+    UnknownChoice,
+    label,
+    preference,
+    strategy_name,
+)
 from ingest.errors import LongqaError
 
-STRATEGIES = ("auto", "full", "rag", "coa", "baseline")
-STRATEGY_LONG_NAMES = ("full_context", "retrieve_reason", "chain_of_agents")
-PREFERENCES = ("quality", "balanced", "cost")
+# the registry of strategies and preferences, for the UI (which imports no lower than app)
+__all__ = [
+    "PREFERENCE_LABELS",
+    "STRATEGY_INFO",
+    "Preference",
+    "Settings",
+    "StrategyName",
+    "label",
+    "load_settings",
+]
 
 
 def _toml_file() -> Path:
@@ -66,8 +85,8 @@ class Settings(BaseSettings):
     judge: str | None = Field(None, description="backend that judges citation support (default: the model)")
     context_window: int | None = Field(None, ge=512, description="override the backend's context window")
     answer_tokens: int = Field(512, ge=16, description="tokens kept free for each answer")
-    strategy: str = Field("auto", description="auto, full, rag, coa or baseline (or their long names)")
-    prefer: str = Field("balanced", description="quality, balanced or cost")
+    strategy: StrategyName = Field(StrategyName.AUTO, description=STRATEGY_CHOICES)
+    prefer: Preference = Field(Preference.BALANCED, description=PREFERENCE_CHOICES)
     k: int = Field(8, ge=1, description="chunks retrieve_reason retrieves")
     verify: bool = Field(True, description="judge each citation's support")
     strict: bool = Field(False, description="remove sentences no citation supports")
@@ -98,14 +117,10 @@ class Settings(BaseSettings):
     def _expand(cls, value: Any) -> Any:
         return Path(value).expanduser() if isinstance(value, str) else value
 
-    @field_validator("strategy")
+    @field_validator("strategy", mode="before")
     @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        if value not in STRATEGIES + STRATEGY_LONG_NAMES:
-            raise ValueError(
-                f"not a strategy; use {', '.join(STRATEGIES)} (or {', '.join(STRATEGY_LONG_NAMES)})"
-            )
-        return value
+    def _known_strategy(cls, value: Any) -> Any:
+        return strategy_name(value) if isinstance(value, str) else value
 
     @field_validator("kv_cache")
     @classmethod
@@ -114,12 +129,10 @@ class Settings(BaseSettings):
             raise ValueError("not a KV cache type; use f16 or q8_0")
         return value
 
-    @field_validator("prefer")
+    @field_validator("prefer", mode="before")
     @classmethod
-    def _known_preference(cls, value: str) -> str:
-        if value not in PREFERENCES:
-            raise ValueError(f"not a preference; use {', '.join(PREFERENCES)}")
-        return value
+    def _known_preference(cls, value: Any) -> Any:
+        return preference(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _overlap_below_half_a_chunk(self) -> Settings:
@@ -193,6 +206,11 @@ def _settings_message(exc: ValidationError) -> str:
     name = ".".join(str(part) for part in first["loc"])
     reason = str(first["msg"]).removeprefix("Value error, ")
     reason = reason[:1].lower() + reason[1:]
-    line = f"setting {name} = {first.get('input')!r}: {reason}" if name else f"settings: {reason}"
+    if not name:
+        line = f"settings: {reason}"
+    elif isinstance(first.get("ctx", {}).get("error"), UnknownChoice):  # it names the value itself
+        line = f"setting {name}: {reason}"
+    else:
+        line = f"setting {name} = {first.get('input')!r}: {reason}"
     more = len(errors) - 1
     return line + (f" (and {more} more invalid setting{'s' if more > 1 else ''})" if more else "")

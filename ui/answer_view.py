@@ -11,9 +11,9 @@ import streamlit as st
 
 from app.assistant import Answer, Citation
 from app.collections import Collection
+from app.settings import label
 from ui import markup, source_panel, trace_view
 from ui.feedback import error_line
-from ui.settings_panel import STRATEGY_NAMES
 from ui.state import Message
 
 NOT_SUPPORTED = "Not supported by the cited passages: treat it with care."
@@ -36,7 +36,7 @@ def chip_label(citations: list[Citation]) -> str:
 
 
 def _meta(message: Message, answer: Answer) -> str:
-    parts = [STRATEGY_NAMES.get(answer.strategy, answer.strategy)]
+    parts = [label(answer.strategy)]
     if message.first_token is not None:
         parts.append(f"first words after {message.first_token:.1f} s")
     if message.seconds is not None:

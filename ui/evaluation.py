@@ -11,6 +11,7 @@ import streamlit as st
 
 from app import reports
 from app.jobs import Job
+from app.settings import STRATEGY_INFO, label
 from ui import polling, settings_panel, state
 from ui.feedback import error_line, shown_errors
 
@@ -24,15 +25,6 @@ _CHOSEN_KEY = "eval.report"
 
 def _default_folder() -> Path:
     return reports.default_folder(state.collections().root)
-
-
-EVAL_STRATEGIES = {
-    "auto": "Automatic",
-    "full": "Read everything at once",
-    "rag": "Search, then reason",
-    "coa": "Chain of agents",
-    "baseline": "Baseline (the best chunks, one call)",
-}
 
 
 def _finished(running: Job[Path]) -> None:
@@ -110,11 +102,12 @@ def _run_section(folder: Path) -> None:
     if found:
         st.caption("Found: " + ", ".join(f"`{p}`" for p in found))
     left, right = st.columns([3, 1])
+    aliases = [info.alias for info in STRATEGY_INFO.values()]
     left.multiselect(
         "Ways of reading to compare",
-        list(EVAL_STRATEGIES),
-        default=list(EVAL_STRATEGIES),
-        format_func=EVAL_STRATEGIES.__getitem__,
+        aliases,
+        default=aliases,
+        format_func=label,
         key=_STRATEGIES_KEY,
     )
     right.number_input(

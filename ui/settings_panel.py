@@ -9,52 +9,37 @@ from __future__ import annotations
 import streamlit as st
 
 from app.assistant import describe_model
-from app.settings import Settings, load_settings
+from app.settings import PREFERENCE_LABELS, STRATEGY_INFO, Preference, Settings, StrategyName, load_settings
 from ui import state
 
 MODEL, STRATEGY, PREFER, VERIFY = state.MODEL_KEY, state.STRATEGY_KEY, state.PREFER_KEY, state.VERIFY_KEY
 
-STRATEGIES = {
-    "auto": "Automatic (recommended)",
-    "full": "Read everything at once",
-    "rag": "Search, then reason",
-    "coa": "Chain of agents (reads everything, piece by piece)",
-}
-STRATEGY_HELP = (
-    "**Automatic** picks per question and says why under *How this answer was made*. "
-    "**Read everything at once** gives the model the whole collection when it fits: best for "
-    "questions about the whole, slow on a CPU. **Search, then reason** finds the passages that "
-    "match, copies the facts word for word, then answers from them: fast, best for one fact. "
-    "**Chain of agents** reads the whole collection part by part, keeping notes, then answers."
-)
-PREFERENCES = {"quality": "Best quality", "balanced": "Balanced", "cost": "Fastest & cheapest"}
+# the ways a question can be answered here, by alias (what the widget holds): every strategy but
+# the baseline, which is the evaluation's reference row
+OFFERED = {info.alias: info for info in STRATEGY_INFO.values() if info.name != StrategyName.BASELINE}
+STRATEGY_HELP = " ".join(f"**{info.label}** {info.does}." for info in OFFERED.values())
 PREFER_HELP = "How much reading time Automatic may spend on a question: more time, better answers."
 MODEL_HELP = (
     "`llamacpp:default` is the built-in model (no server needed). `llamacpp:small` and "
     "`llamacpp:tiny` are faster and weaker; `llamacpp:/path/model.gguf` loads any GGUF file; "
     "`openai:http://HOST:8000/v1` uses an OpenAI-compatible server such as `vllm serve`."
 )
-# what the trace's strategy names mean, in the same words
-STRATEGY_NAMES = {
-    "full_context": STRATEGIES["full"],
-    "retrieve_reason": STRATEGIES["rag"],
-    "chain_of_agents": "Chain of agents",
-    "retrieve_reason→chain_of_agents": "Search, then reason; found nothing, so a chain of agents read more",
-}
-
-
-_LONG_NAMES = {"full_context": "full", "retrieve_reason": "rag", "chain_of_agents": "coa"}
 
 
 def _defaults() -> None:
     if all(key in st.session_state for key in (MODEL, STRATEGY, PREFER, VERIFY)):
         return
     base = state.base_settings()
-    strategy = _LONG_NAMES.get(base.strategy, base.strategy)
+    strategy = STRATEGY_INFO[base.strategy].alias
     st.session_state.setdefault(MODEL, base.model)
-    st.session_state.setdefault(STRATEGY, strategy if strategy in STRATEGIES else "auto")
-    st.session_state.setdefault(PREFER, base.prefer if base.prefer in PREFERENCES else "balanced")
+    st.session_state.setdefault(STRATEGY, strategy if strategy in OFFERED else StrategyName.AUTO.value)
+    st.session_state.setdefault(PREFER, base.prefer.value)
     st.session_state.setdefault(VERIFY, base.verify)
+
+
+def _strategy_label(alias: str) -> str:
+    info = OFFERED[alias]
+    return f"{info.label} (recommended)" if info.name == StrategyName.AUTO else info.label
 
 
 def render() -> None:
@@ -63,15 +48,15 @@ def render() -> None:
     with st.expander("Answer settings", icon=":material/tune:"):
         st.radio(
             "How to read the documents",
-            list(STRATEGIES),
-            format_func=STRATEGIES.__getitem__,
+            list(OFFERED),
+            format_func=_strategy_label,
             key=STRATEGY,
             help=STRATEGY_HELP,
         )
         st.radio(
             "Favour",
-            list(PREFERENCES),
-            format_func=PREFERENCES.__getitem__,
+            [p.value for p in Preference],
+            format_func=lambda value: PREFERENCE_LABELS[Preference(value)],
             key=PREFER,
             horizontal=True,
             help=PREFER_HELP,
@@ -91,9 +76,10 @@ def render() -> None:
 def summary() -> str:
     """The chosen settings in a few words."""
     _defaults()
-    how = STRATEGIES[st.session_state[STRATEGY]].split(" (")[0]
-    if st.session_state[STRATEGY] == "auto":
-        how += f", {PREFERENCES[st.session_state[PREFER]].lower()}"
+    chosen = OFFERED[st.session_state[STRATEGY]]
+    how = chosen.label
+    if chosen.name == StrategyName.AUTO:
+        how += f", {PREFERENCE_LABELS[Preference(st.session_state[PREFER])].lower()}"
     return how + ("" if st.session_state[VERIFY] else ", citations not checked")
 
 

@@ -9,21 +9,21 @@ from __future__ import annotations
 import streamlit as st
 
 from app.assistant import Answer
+from app.settings import label
 from ui import markup
-from ui.settings_panel import STRATEGY_NAMES
 
 
 def render(answer: Answer, key: str) -> None:
     trace = answer.trace
     with st.expander("How this answer was made", icon=":material/account_tree:"):
-        strategy = STRATEGY_NAMES.get(answer.strategy, answer.strategy)
+        strategy = label(answer.strategy)
         st.markdown(f"**{markup.escape(strategy)}** — {markup.escape(trace.reason or 'no reason recorded')}")
         if trace.estimates:
             st.caption("What each way of reading was expected to cost")
             st.dataframe(
                 [
                     {
-                        "way of reading": STRATEGY_NAMES.get(name, name),
+                        "way of reading": label(name),
                         "calls": e.get("calls"),
                         "prompt tokens": e.get("prompt_tokens"),
                         "answer tokens": e.get("completion_tokens"),

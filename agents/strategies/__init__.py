@@ -1,5 +1,6 @@
-"""The three ways of reading (DESIGN.md §6). A strategy is anything with
-``answer(question, context) -> Draft``; ``STRATEGIES`` maps their names to them."""
+"""The ways of reading (DESIGN.md §6). A strategy is anything with
+``answer(question, context) -> Draft``; ``STRATEGIES`` maps their canonical names to them, and
+``registry`` holds their names, aliases and labels."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ from agents.strategies.base import Context, Draft, Strategy
 from agents.strategies.baseline import Baseline
 from agents.strategies.chain_of_agents import ChainOfAgents
 from agents.strategies.full_context import FullContext
+from agents.strategies.registry import STRATEGY_INFO, StrategyName
 from agents.strategies.retrieve_reason import RetrieveReason
 
 STRATEGIES: dict[str, Strategy] = {
-    "full_context": FullContext(),
-    "retrieve_reason": RetrieveReason(),
-    "chain_of_agents": ChainOfAgents(),
-    "baseline": Baseline(),  # the evaluation's reference row: top-k chunks in one prompt
+    StrategyName.FULL_CONTEXT: FullContext(),
+    StrategyName.RETRIEVE_REASON: RetrieveReason(),
+    StrategyName.CHAIN_OF_AGENTS: ChainOfAgents(),
+    StrategyName.BASELINE: Baseline(),  # the evaluation's reference row: top-k chunks in one prompt
 }
 
-ALIASES = {"full": "full_context", "rag": "retrieve_reason", "coa": "chain_of_agents"}
+ALIASES = {info.alias: info.name for info in STRATEGY_INFO.values() if info.alias != info.name}
 
 __all__ = ["ALIASES", "STRATEGIES", "Context", "Draft", "Strategy"]

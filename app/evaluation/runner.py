@@ -23,6 +23,7 @@ from agents.calls import Caller
 from agents.corpus import Corpus
 from agents.judge import Judge
 from agents.orchestrator import Answerer, AskOptions
+from agents.strategies.registry import StrategyName, strategy_name
 from app import components, journal
 from app.evaluation.calibration import Calibration, calibrate_judge
 from app.evaluation.dataset import EvalItem, load_dataset
@@ -30,19 +31,12 @@ from app.evaluation.entailment import JudgeEntails
 from app.evaluation.importers import convert
 from app.evaluation.report import ReportMeta, write_report
 from app.evaluation.scoring import QuestionResult, score
+from app.records import problem
 from app.settings import Settings
 from ingest.errors import LongqaError
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = {
-    "auto": "auto",
-    "full": "full_context",
-    "rag": "retrieve_reason",
-    "coa": "chain_of_agents",
-    "baseline": "baseline",
-}
-DEFAULT_STRATEGIES = ("auto", "full", "rag", "coa", "baseline")
 RESULTS = "results.jsonl"
 CALIBRATION = "calibration.json"
 
@@ -55,28 +49,17 @@ _RESULT = TypeAdapter(QuestionResult)
 _CALIBRATION = TypeAdapter(Calibration)
 
 
-def strategy_names(requested: list[str] | None) -> list[str]:
-    """Canonical strategy names for ``auto, full, rag, coa, baseline`` (or their long names)."""
-    names = []
-    for name in requested or DEFAULT_STRATEGIES:
-        name = name.strip()
-        canonical = STRATEGIES.get(name, name if name in STRATEGIES.values() else None)
-        if canonical is None:
-            raise LongqaError(f"unknown strategy {name!r}: use {', '.join(STRATEGIES)}")
-        if canonical not in names:
-            names.append(canonical)
-    return names
+def strategy_names(requested: list[str] | None) -> list[StrategyName]:
+    """The canonical names of the strategies asked for by name or alias, once each, in order;
+    every strategy when none is asked for."""
+    return list(dict.fromkeys(strategy_name(name.strip()) for name in requested or list(StrategyName)))
 
 
 def _parse_result(line: bytes) -> QuestionResult:
     try:
         return _RESULT.validate_json(line)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(
-            f"not an evaluation result ({where + ': ' if where else ''}{first['msg']})"
-        ) from None
+        raise ValueError(f"not an evaluation result: {problem(exc)}") from None
 
 
 def read_results(path: Path) -> dict[tuple[str, str], QuestionResult]:
@@ -221,7 +204,10 @@ def _warm(answerer: Answerer, progress: Progress | None, done: int, total: int) 
         log.warning("not warmed: %s", exc)
         return
     log.info(
-        "warmed: %d tokens read, %d bytes stored, %.0f s", report.prefilled, report.stored_bytes, report.seconds
+        "warmed: %d tokens read, %d bytes stored, %.0f s",
+        report.prefilled,
+        report.stored_bytes,
+        report.seconds,
     )
 
 

@@ -13,6 +13,7 @@ from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
 from agents.router import route
 from agents.speeds import Speed
+from agents.strategies.registry import label
 from retrieval.search import Hit
 from tests.agents.fakes import ScriptedChat, is_judge, scripted
 
@@ -93,6 +94,7 @@ def test_chain_of_agents_is_scoped_when_the_whole_is_over_budget(big_corpus: Cor
     )
     assert decision.strategy == "chain_of_agents"
     assert decision.scope and "code/errors.go" in decision.scope
+    assert all(label(name) != name for name in decision.estimates)  # each option in plain words
     assert "fasta_guide.pdf" not in decision.scope  # the 37-page guide alone is over the budget
     assert "retrieval points at" in decision.reason
     assert (
@@ -116,6 +118,7 @@ def test_cost_preference_falls_back_to_wide_retrieval(big_corpus: Corpus) -> Non
     assert "retrieve_reason (wider) would take" in decision.reason
     wider = decision.estimates["retrieve_reason (wider)"]
     assert wider.seconds > 60 >= decision.estimates["retrieve_reason"].seconds
+    assert all(label(name) != name for name in decision.estimates)  # each option in plain words
 
 
 @pytest.mark.parametrize("prefill", [40, 73, 150, 400, 1500, 5000])
@@ -163,7 +166,7 @@ def test_refusal_escalates_to_chain_of_agents_and_only_the_final_answer_streams(
         ShapedCorpus(big_corpus, CONCENTRATED), backend, options=AskOptions(strategy="auto", prefer="cost")
     )
     answer = answerer.ask("Which search programs does the guide describe?", on_token=streamed.append)
-    assert answer.strategy == "retrieve_reason→chain_of_agents"
+    assert answer.strategy == "retrieve_reason→chain_of_agents" and label(answer.strategy) != answer.strategy
     assert any("escalated to chain_of_agents" in e for e in answer.trace.events)
     roles = [c.role for c in answer.trace.calls]
     assert roles[0] == "retrieve" and any(r.startswith("worker") for r in roles) and "manager" in roles
@@ -216,6 +219,7 @@ def test_refusal_on_a_slow_backend_searches_wider_instead_of_reading_everything(
         ShapedCorpus(big_corpus, CONCENTRATED), backend, options=AskOptions(strategy="auto", k=4)
     ).ask("What is the default gap penalty?")
     assert answer.strategy == "retrieve_reason→wider" and answer.refused
+    assert label(answer.strategy) == "Search, then reason; found nothing, so searched wider"
     assert [c.role for c in answer.trace.calls] == ["retrieve", "retrieve"]
     first, second = (p.count("\n[S") for p in chat.texts())
     assert second > first

@@ -180,3 +180,21 @@ def test_the_ingest_report_prints_its_warnings_literally(capsys: pytest.CaptureF
     stdout = capsys.readouterr().out
     assert "Ingested into ix[red]" in stdout and "a[tag].md" in stdout and "bad :x: [/bold]" in stdout
     assert "warning: notes[tag].md: :x: looks like [bold]markup[/bold]" in stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "valid"),
+    [
+        ("--prefer", "fastest", ["quality", "balanced", "cost"]),
+        ("--strategy", "fast", ["auto", "full", "rag", "coa", "baseline", "full_context", "chain_of_agents"]),
+    ],
+)
+def test_an_unknown_choice_is_one_line_naming_the_valid_values(
+    hashed: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, valid: list[str]
+) -> None:
+    status = run(["ask", "Disk?", "--index", str(hashed), option, value])
+    stderr = capsys.readouterr().err
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert status == 2 and len(lines) == 1, stderr
+    assert lines[0].startswith(f"error: setting {option.removeprefix('--')}: unknown "), lines[0]
+    assert f"{value!r}: use " in lines[0] and all(name in lines[0] for name in valid), lines[0]

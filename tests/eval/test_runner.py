@@ -131,3 +131,20 @@ def test_warm_is_skipped_with_a_reason_where_the_backend_keeps_no_prefixes(
     assert len(read_results(out / RESULTS)) == 3 and stages.count("done") == 3
     report = json.loads((out / "report.json").read_text())
     assert any("read ahead" in note for note in report["meta"]["notes"])
+
+
+def test_a_results_line_that_is_not_a_result_is_named_exactly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / RESULTS
+    result = {"id": "a", "strategy": "full_context", "question": "a?", "type": None, "golds": ["x"]}
+    bad_page = {**result, "gold_evidence": [{"file": "a.md", "page": 0}]}
+    path.write_text("\n".join(json.dumps(r) for r in (result, {"id": "b"}, bad_page, [1])) + "\n")
+    with caplog.at_level("WARNING"):
+        assert list(read_results(path)) == [("full_context", "a")]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}:2: not an evaluation result: missing 'strategy'; left in place and ignored",
+        f"{path}:3: not an evaluation result: gold_evidence[0]: 'page' must be a positive integer; "
+        "left in place and ignored",
+        f"{path}:4: not an evaluation result: a record must be a JSON object; left in place and ignored",
+    ]
