@@ -21,7 +21,8 @@ from agents.injection import find, obeyed
 from agents.judge import Judge
 from agents.prompts import REFUSAL
 from agents.router import Decision, plan_chain, route
-from agents.strategies import ALIASES, STRATEGIES, Context, Draft
+from agents.strategies import STRATEGIES, Context, Draft
+from agents.strategies.registry import ESCALATED, WIDENED, StrategyName, strategy_name
 from ingest.errors import LongqaError
 
 
@@ -109,17 +110,19 @@ class Answerer:
         trace = Trace()
         caller = Caller(self.backend, trace)
         status = on_status or (lambda _: None)
-        name = ALIASES.get(options.strategy, options.strategy)
-        if name == "auto":
+        name = strategy_name(options.strategy)
+        if name == StrategyName.AUTO:
             status("choosing how to read")
             decision = route(question, self.corpus, self.backend, options.prefer, options.k)
-        elif name in STRATEGIES:
-            decision = Decision(name, "chosen by the user")
         else:
-            raise LongqaError(f"unknown strategy {options.strategy!r}: use auto, full, rag, coa or baseline")
+            decision = Decision(name, "chosen by the user")
         trace.decision, trace.reason = decision.strategy, decision.reason
         trace.estimates = {k: v.as_dict() for k, v in decision.estimates.items()}
-        hold = _HoldRefusal(on_token) if name == "auto" and decision.strategy == "retrieve_reason" else None
+        hold = (
+            _HoldRefusal(on_token)
+            if name == StrategyName.AUTO and decision.strategy == StrategyName.RETRIEVE_REASON
+            else None
+        )
         context = Context(
             self.corpus,
             caller,
@@ -154,7 +157,7 @@ class Answerer:
         if even that is over budget, retrieval twice as wide; else the refusal stands."""
         trace = caller.trace
         plan = plan_chain(question, self.corpus, self.backend, options.prefer, k)
-        if plan.strategy == "chain_of_agents":
+        if plan.strategy == StrategyName.CHAIN_OF_AGENTS:
             trace.events.append(
                 f"retrieve_reason found no answer: escalated to chain_of_agents over {plan.reason}"
             )
@@ -162,7 +165,7 @@ class Answerer:
             # its own numbering of the blocks (document order), not the refused draft's: the same
             # segments then send the same prefixes as any other chain of agents, and reuse them
             context = Context(self.corpus, caller, on_token=on_token, on_status=status, scope=plan.scope)
-            return STRATEGIES["chain_of_agents"].answer(question, context), "retrieve_reason→chain_of_agents"
+            return STRATEGIES[StrategyName.CHAIN_OF_AGENTS].answer(question, context), ESCALATED
         wider = max(plan.k or 0, 2 * k)
         if wider > k:
             trace.events.append(
@@ -173,9 +176,9 @@ class Answerer:
             context = Context(
                 self.corpus, caller, on_token=on_token, on_status=status, k=wider, evidence=refused.evidence
             )
-            return STRATEGIES["retrieve_reason"].answer(question, context), "retrieve_reason→wider"
+            return STRATEGIES[StrategyName.RETRIEVE_REASON].answer(question, context), WIDENED
         trace.events.append("retrieve_reason found no answer and nothing wider fits the budget")
-        return refused, "retrieve_reason"
+        return refused, StrategyName.RETRIEVE_REASON
 
     def _finish(
         self,

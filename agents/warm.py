@@ -20,6 +20,7 @@ from agents.prompts import NO_NOTES
 from agents.strategies import full_context
 from agents.strategies.base import Context
 from agents.strategies.chain_of_agents import segments, worker_prompt
+from agents.strategies.registry import StrategyName
 from ingest.errors import LongqaError
 
 Progress = Callable[[int, int, str], None]
@@ -73,9 +74,9 @@ def warm(corpus: Corpus, backend: Backend, progress: Progress | None = None) -> 
     context = Context(corpus, Caller(backend, Trace()))
     try:
         messages, prefix = full_context.prompt("", context)
-        jobs.append((Warmed("full_context", "the whole collection"), messages, prefix))
+        jobs.append((Warmed(StrategyName.FULL_CONTEXT, "the whole collection"), messages, prefix))
     except BudgetError:
-        report.parts.append(Warmed("full_context", "the whole collection", status="does not fit"))
+        report.parts.append(Warmed(StrategyName.FULL_CONTEXT, "the whole collection", status="does not fit"))
     context = Context(corpus, Caller(backend, Trace()))
     parts = segments(context)
     for part in parts:  # numbered in document order, as a chain of agents numbers them

@@ -31,6 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agents.answer import Answer
+from agents.strategies.registry import label
 from agents.warm import WarmReport
 from retrieval.indexer import IngestReport
 from retrieval.search import Hit
@@ -234,7 +235,9 @@ def followed_instruction(answer: Answer) -> bool:
 def print_trace(answer: Answer) -> None:
     """How the answer was made: the router's decision, estimates, each call, notes."""
     trace = answer.trace
-    out.print(Text.assemble(("\nHow this answer was made", "bold"), ": ", literal(answer.strategy)))
+    made = label(answer.strategy)
+    made = made if made == answer.strategy else f"{made} ({answer.strategy})"
+    out.print(Text.assemble(("\nHow this answer was made", "bold"), ": ", literal(made)))
     out.print(Text.assemble("  decision: ", literal(trace.decision), " — ", literal(trace.reason)))
     if trace.estimates:
         table = Table(title="Router estimates", header_style="bold")

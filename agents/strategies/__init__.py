@@ -8,7 +8,7 @@ from agents.strategies.base import Context, Draft, Strategy
 from agents.strategies.baseline import Baseline
 from agents.strategies.chain_of_agents import ChainOfAgents
 from agents.strategies.full_context import FullContext
-from agents.strategies.registry import STRATEGY_INFO, StrategyName
+from agents.strategies.registry import StrategyName
 from agents.strategies.retrieve_reason import RetrieveReason
 
 STRATEGIES: dict[str, Strategy] = {
@@ -18,6 +18,4 @@ STRATEGIES: dict[str, Strategy] = {
     StrategyName.BASELINE: Baseline(),  # the evaluation's reference row: top-k chunks in one prompt
 }
 
-ALIASES = {info.alias: info.name for info in STRATEGY_INFO.values() if info.alias != info.name}
-
-__all__ = ["ALIASES", "STRATEGIES", "Context", "Draft", "Strategy"]
+__all__ = ["STRATEGIES", "Context", "Draft", "Strategy"]
