@@ -58,7 +58,7 @@ def test_ask_streams_then_lists_citations_and_trace(docs: Path, tmp_path: Path) 
         "--trace",
     )
     assert result.returncode == 0, result.stderr
-    assert "How this answer was made: full_context" in result.stdout
+    assert "How this answer was made: Read everything at once (full_context)" in result.stdout
     assert "Model calls" in result.stdout and "chosen by the user" in result.stdout
 
 
