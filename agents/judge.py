@@ -38,9 +38,8 @@ def yes_probability(top_logprobs: list[dict], text: str) -> float | None:
 class Judge:
     """Scores claims against passages with one backend; results are cached per pair."""
 
-    def __init__(self, caller: Caller, passage_tokens: int | None = None) -> None:
+    def __init__(self, caller: Caller) -> None:
         self.caller = caller
-        self.passage_tokens = passage_tokens
         self._cache: dict[tuple[str, str, str], float | None] = {}
         self._lock = threading.Lock()
 

@@ -3,8 +3,7 @@ that starts an evaluation run.
 
 A report folder holds ``report.json``, ``report.md`` (the metrics tables) and PNG plots, as the
 evaluation (``app.evaluation``) writes them. This module reads them; ``run_evaluation`` is the
-single place that calls into ``app.evaluation``, and the page says so plainly where that cannot be
-loaded. It never touches Streamlit.
+single place the UI calls into ``app.evaluation``. It never touches Streamlit.
 """
 
 from __future__ import annotations
@@ -109,13 +108,9 @@ def run_evaluation(
     The one place the UI calls ``app.evaluation`` (results already in ``out`` are reused, so a
     stopped run resumes). ``model`` replaces the settings' backend, as in the Ask page.
     """
-    try:
-        from app.evaluation import run_evaluation as run
-    except ImportError as exc:
-        raise LongqaError(
-            "running an evaluation from this page needs the evaluation feature (app.evaluation), "
-            f"which cannot be loaded here ({exc})"
-        ) from exc
+    # imported here, not above: a page that only lists reports need not load the runner and matplotlib
+    from app.evaluation import run_evaluation as run
+
     return Path(
         run(settings, dataset, out, strategies=strategies, limit=limit, progress=progress, model=model)
     )

@@ -1,5 +1,6 @@
 """An index folder's manifest.json (DESIGN.md §4): what the index was built with, checked on every
-open, so that an index of another embedding model or format version is refused, never mixed.
+open, so that an index of another embedding model or format version is refused, never mixed; and
+which generation of the database its search files hold. Written last, whole, after those files.
 
 Also the errors of an index that cannot be used as asked.
 """
@@ -7,10 +8,12 @@ Also the errors of an index that cannot be used as asked.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ingest.errors import LongqaError, reason_of
+from ingest.files import atomic_write
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -48,6 +51,18 @@ def read_manifest(folder: Path) -> dict | None:
     if not isinstance(data, dict):
         raise StoreError(f"{path}: not an index manifest; re-ingest into a new folder")
     return data
+
+
+def write_manifest(folder: Path, config: IndexConfig, generation: int, faiss_kind: str) -> None:
+    """Record ``config`` and the generation the search files hold, replacing the file whole."""
+    data = {
+        "format_version": FORMAT_VERSION,
+        **asdict(config),
+        "generation": generation,
+        "faiss": faiss_kind,
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    atomic_write(folder / MANIFEST, json.dumps(data, indent=2) + "\n")
 
 
 def check_manifest(folder: Path, manifest: dict, expect: IndexConfig | None) -> IndexConfig:

@@ -2,12 +2,13 @@
 
 SQLite is the source of truth: documents, chunks and their embeddings, and a generation number
 that every write bumps inside its one transaction (``synchronous=FULL``: the commit is the
-durability point). Each document is written under its own savepoint, so a document the database
-refuses is that document's failure, not the run's. FAISS and BM25 are derived from the database and
-written after the commit, each whole through ``ingest.files`` (never truncated); the manifest,
-written last, records which generation they hold. A reader that finds them behind the database (an
-ingest interrupted, or out of disk space, after its commit) rebuilds them in memory from SQLite, so
-it never sees a half-written index; an ingest interrupted before its commit changes nothing at all.
+durability point). Each document is written under its own savepoint (``retrieval.writer``), so a
+document the database refuses is that document's failure, not the run's. FAISS and BM25
+(``retrieval.derived``) are derived from the database and written after the commit, each whole
+(never truncated); the manifest, written last, records which generation they hold. A reader that
+finds them behind the database (an ingest interrupted, or out of disk space, after its commit)
+rebuilds them in memory from SQLite, so it never sees a half-written index; an ingest interrupted
+before its commit changes nothing at all. Rows are read by column name (``sqlite3.Row``).
 
 A reader never writes: it opens SQLite read-only (immutable where the folder itself is read-only),
 runs no schema script, changes no journal mode and leaves the manifest and derived files alone.
@@ -22,36 +23,31 @@ import os
 import re
 import sqlite3
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from ingest.document import Chunk, Document, Span
 from ingest.errors import reason_of
-from ingest.files import atomic_folder, atomic_write, remove_stale
-from retrieval import vectors
-from retrieval.lexical import LexicalIndex
+from ingest.files import remove_stale
+from retrieval import derived, vectors
 from retrieval.manifest import (
-    FORMAT_VERSION,
     MANIFEST,
     IndexConfig,
     StoreError,
     check_manifest,
     read_manifest,
+    write_manifest,
 )
-from retrieval.writer import Writer, connect_writer, rollback
+from retrieval.writer import Writer, connect_writer, read_generation, rollback
 
 log = logging.getLogger(__name__)
 
 DATABASE = "chunks.sqlite"
-FAISS_FILE = "faiss.index"
-BM25_FOLDER = "bm25"
 LOCK_FILE = ".lock"
 
 # Temporaries of writers from before ingest.files: faiss.index.tmp<pid>, manifest.json.tmp<pid>,
@@ -100,9 +96,7 @@ class Index:
         self.writable = writable
         self._db = connection
         self._lock = threading.RLock()
-        self._dense: faiss.Index | None = None
-        self._lexical: LexicalIndex | None = None
-        self._loaded_generation = -1
+        self._search_files: derived.SearchFiles | None = None
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -151,7 +145,7 @@ class Index:
         index = cls(folder, connection, config, hnsw_threshold, writable)
         if manifest is None:
             try:
-                index._write_manifest(generation=index.generation)
+                write_manifest(folder, config, index.generation, faiss_kind="flat")
             except OSError as exc:
                 connection.close()
                 raise StoreError(f"{folder / MANIFEST}: cannot be written ({reason_of(exc)})") from exc
@@ -171,36 +165,20 @@ class Index:
     @property
     def generation(self) -> int:
         with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-        return int(row[0]) if row else 0
+            return read_generation(self._db)
 
     def documents(self) -> list[DocumentInfo]:
         """Every indexed file, in path order."""
         with self._lock:
             rows = self._db.execute(
-                """SELECT d.id, d.root, d.path, d.source, d.doc_id, d.kind, d.language, d.pages,
-                          d.title, d.notes, d.size, COUNT(c.id), COALESCE(SUM(c.n_tokens), 0)
+                """SELECT d.id AS row, d.root, d.path, d.source, d.doc_id, d.kind, d.language,
+                          d.pages, d.title, d.notes, d.size, COUNT(c.id) AS chunks,
+                          COALESCE(SUM(c.n_tokens), 0) AS tokens
                    FROM documents d LEFT JOIN chunks c ON c.document = d.id
                    GROUP BY d.id ORDER BY d.path"""
             ).fetchall()
-        return [
-            DocumentInfo(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                tuple(json.loads(r[9])),
-                r[10],
-                r[11],
-                r[12],
-            )
-            for r in rows
-        ]
+        # the columns are named as DocumentInfo's fields; only the notes are stored as JSON
+        return [DocumentInfo(**{**dict(r), "notes": tuple(json.loads(r["notes"]))}) for r in rows]
 
     def document(self, path: str) -> Document:
         """The full Document (with its text) indexed under ``path``."""
@@ -213,26 +191,41 @@ class Index:
         if row is None:
             raise StoreError(f"{path}: not in the index at {self.folder}")
         return Document(
-            doc_id=row[0],
-            path=row[1],
-            kind=row[2],
-            text=row[3],
-            language=row[4],
-            pages=row[5],
-            page_starts=tuple(json.loads(row[6])),
-            mtime=row[7],
-            title=row[8],
-            sections=tuple((int(o), str(t)) for o, t in json.loads(row[9])),
-            notes=tuple(json.loads(row[10])),
+            doc_id=row["doc_id"],
+            path=row["path"],
+            kind=row["kind"],
+            text=row["text"],
+            language=row["language"],
+            pages=row["pages"],
+            page_starts=tuple(json.loads(row["page_starts"])),
+            mtime=row["mtime"],
+            title=row["title"],
+            sections=tuple((int(o), str(t)) for o, t in json.loads(row["sections"])),
+            notes=tuple(json.loads(row["notes"])),
         )
 
     _CHUNK_COLUMNS = """c.id, c.chunk_id, d.doc_id, c.text, d.path, c.page, c.line_start,
         c.line_end, c.char_start, c.char_end, c.n_tokens, c.ordinal, c.section"""
 
     @staticmethod
-    def _chunk(row: tuple) -> tuple[int, Chunk]:
-        span = Span(row[4], row[5], row[6], row[7], row[8], row[9])
-        return row[0], Chunk(row[1], row[2], row[3], span, row[10], row[11], row[12])
+    def _chunk(row: sqlite3.Row) -> Chunk:
+        span = Span(
+            path=row["path"],
+            page=row["page"],
+            line_start=row["line_start"],
+            line_end=row["line_end"],
+            char_start=row["char_start"],
+            char_end=row["char_end"],
+        )
+        return Chunk(
+            chunk_id=row["chunk_id"],
+            doc_id=row["doc_id"],
+            text=row["text"],
+            span=span,
+            n_tokens=row["n_tokens"],
+            ordinal=row["ordinal"],
+            section=row["section"],
+        )
 
     def chunks(self, rowids: list[int]) -> dict[int, Chunk]:
         """Chunks by rowid (missing ids are left out)."""
@@ -246,7 +239,7 @@ class Index:
                     f"WHERE c.id IN ({marks})",
                     batch,
                 ).fetchall()
-                found.update(self._chunk(r) for r in rows)
+                found.update((r["id"], self._chunk(r)) for r in rows)
         return found
 
     def all_chunks(self) -> list[Chunk]:
@@ -256,67 +249,46 @@ class Index:
                 f"SELECT {self._CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.id = c.document "
                 "ORDER BY d.path, c.ordinal"
             ).fetchall()
-        return [self._chunk(r)[1] for r in rows]
+        return [self._chunk(r) for r in rows]
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            docs, chunks, tokens = self._db.execute(
-                "SELECT (SELECT COUNT(*) FROM documents), COUNT(*), COALESCE(SUM(n_tokens), 0) FROM chunks"
+            row = self._db.execute(
+                "SELECT (SELECT COUNT(*) FROM documents) AS documents, COUNT(*) AS chunks, "
+                "COALESCE(SUM(n_tokens), 0) AS tokens FROM chunks"
             ).fetchone()
-        return {"documents": docs, "chunks": chunks, "tokens": tokens}
+        return dict(row)
 
     def known_files(self) -> dict[str, tuple[str, str, int]]:
         """path → (root, doc_id, row) of every indexed file."""
         with self._lock:
             rows = self._db.execute("SELECT path, root, doc_id, id FROM documents").fetchall()
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+        return {r["path"]: (r["root"], r["doc_id"], r["id"]) for r in rows}
 
     # ----------------------------------------------------------------- search
     def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
-        self._ensure_derived()
-        assert self._dense is not None
-        return vectors.search(self._dense, query_vector, n)
+        return vectors.search(self._current_search_files().dense, query_vector, n)
 
     def lexical_search(self, query: str, n: int) -> list[tuple[int, float]]:
-        self._ensure_derived()
-        assert self._lexical is not None
-        return self._lexical.search(query, n)
+        return self._current_search_files().lexical.search(query, n)
 
-    def _ensure_derived(self) -> None:
-        """Load FAISS and BM25, rebuilding them from SQLite when they lag behind it."""
+    def _current_search_files(self) -> derived.SearchFiles:
+        """FAISS and BM25 for the database as it is now: loaded, or rebuilt where they lag behind it."""
         with self._lock:
             generation = self.generation
-            if self._loaded_generation == generation:
-                return
-            manifest = read_manifest(self.folder) or {}
-            faiss_path, bm25_path = self.folder / FAISS_FILE, self.folder / BM25_FOLDER
-            if manifest.get("generation") == generation and faiss_path.exists() and bm25_path.exists():
-                try:
-                    self._dense = vectors.load(faiss_path)
-                    self._lexical = LexicalIndex.load(bm25_path)
-                    self._loaded_generation = generation
-                    return
-                except Exception as exc:  # noqa: BLE001 - derived files are rebuilt, never trusted
-                    log.warning("%s: derived index files unreadable (%s); rebuilding", self.folder, exc)
-            log.info("%s: rebuilding FAISS and BM25 from the database", self.folder)
-            self._dense, self._lexical = self._build_derived()
-            self._loaded_generation = generation
+            files = self._search_files
+            if files is None or files.generation != generation:
+                files = derived.load(self.folder, generation)
+                if files is None:
+                    log.info("%s: rebuilding FAISS and BM25 from the database", self.folder)
+                    files = self._build_search_files(generation)
+                self._search_files = files
+            return files
 
-    def _build_derived(self):
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT c.id, c.embedding, c.text, c.section, d.path FROM chunks c "
-                "JOIN documents d ON d.id = c.document ORDER BY c.id"
-            ).fetchall()
-        ids = np.asarray([r[0] for r in rows], dtype=np.int64)
-        matrix = (
-            np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-            if rows
-            else np.zeros((0, self.config.dimension), dtype=np.float32)
-        )
-        dense = vectors.build(ids, matrix, self.config.dimension, self.hnsw_threshold)
-        lexical = LexicalIndex.build(ids.tolist(), [f"{r[3] or ''}\n{r[2]}" for r in rows])
-        return dense, lexical
+    def _build_search_files(self, generation: int) -> derived.SearchFiles:
+        with self._lock:  # only for the read: a writer's build leaves readers going meanwhile
+            rows = derived.read_rows(self._db)
+        return derived.build(rows, generation, self.config.dimension, self.hnsw_threshold)
 
     # ----------------------------------------------------------------- writing
     @contextmanager
@@ -354,8 +326,7 @@ class Index:
             try:
                 connection.execute("BEGIN IMMEDIATE")
                 yield writer
-                row = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-                generation = (int(row[0]) if row else 0) + 1
+                generation = read_generation(connection) + 1
                 connection.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('generation', ?)", (str(generation),)
                 )
@@ -384,24 +355,11 @@ class Index:
         A failure (a full disk) leaves each file as it was or whole and new; the manifest, still
         naming an older generation, then makes readers rebuild them from the database.
         """
-        dense, lexical = self._build_derived()
+        files = self._build_search_files(generation)
         with self._lock:
-            self._dense, self._lexical, self._loaded_generation = dense, lexical, generation
-        vectors.save(dense, self.folder / FAISS_FILE)
-        with atomic_folder(self.folder / BM25_FOLDER) as tmp:
-            lexical.save(tmp)
-            LexicalIndex.load(tmp)  # numpy can miss a short write: what does not load back stays out
-        self._write_manifest(generation)
-
-    def _write_manifest(self, generation: int) -> None:
-        data = {
-            "format_version": FORMAT_VERSION,
-            **asdict(self.config),
-            "generation": generation,
-            "faiss": vectors.kind(self._dense) if self._dense is not None else "flat",
-            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        atomic_write(self.folder / MANIFEST, json.dumps(data, indent=2) + "\n")
+            self._search_files = files
+        derived.save(self.folder, files)
+        write_manifest(self.folder, self.config, generation, vectors.kind(files.dense))
 
 
 def _connect_reader(database: Path) -> sqlite3.Connection:
@@ -427,8 +385,9 @@ def _connect_reader(database: Path) -> sqlite3.Connection:
 def _probe(uri: str) -> sqlite3.Connection:
     """Connect to ``uri`` and read the index's own table (what fails on a file that is not one)."""
     connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+    connection.row_factory = sqlite3.Row
     try:
-        connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchall()
+        read_generation(connection)
     except BaseException:
         connection.close()
         raise

@@ -179,12 +179,19 @@ def rollback(connection: sqlite3.Connection) -> None:
             connection.execute("ROLLBACK")
 
 
+def read_generation(connection: sqlite3.Connection) -> int:
+    """The number every committed write bumps; 0 for a database never written to."""
+    row = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return int(row["value"]) if row else 0
+
+
 def connect_writer(database: Path) -> sqlite3.Connection:
-    """The connection of a writer: WAL, the schema in place, every commit fsynced."""
+    """The connection of a writer: WAL, the schema in place, every commit fsynced, rows read by name."""
     try:
         connection = sqlite3.connect(database, check_same_thread=False, timeout=30, isolation_level=None)
     except sqlite3.Error as exc:
         raise StoreError(f"{database}: {exc}") from exc
+    connection.row_factory = sqlite3.Row
     try:
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA synchronous = FULL")

@@ -4,6 +4,7 @@ document's failure staying its own, and paths that are not an index."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from retrieval import vectors
 from retrieval.indexer import embedding_text, ingest
 from retrieval.manifest import IndexConfig, IndexMismatchError, StoreError
 from retrieval.search import HybridSearcher
-from retrieval.store import Index
+from retrieval.store import DocumentInfo, Index
 from retrieval.writer import DocumentNotStored, NewDocument
 from tests.conftest import ROOT, HashEmbedder
 
@@ -237,6 +238,69 @@ def _document(path: str, text: str, duplicate: bool = False) -> NewDocument:
     )
 
 
+def test_every_field_written_reads_back_as_it_was(tmp_path: Path) -> None:
+    second_page = "Second page, where the Details are.\n"
+    text = "First page, line one.\nLine two.\n\n" + second_page
+    starts = (0, len(text) - len(second_page))
+    doc = Document(
+        doc_id="id-manual",
+        path="manual.pdf",
+        kind="pdf",
+        text=text,
+        language="en",
+        pages=2,
+        page_starts=starts,
+        mtime=1234.5,
+        title="The Manual",
+        sections=((0, "Opening"), (starts[1], "Details")),
+        notes=("page 2 was scanned",),
+    )
+    chunks = [make_chunk(doc, 0, starts[1] - 2, 0, 7, "Opening"), make_chunk(doc, starts[1], len(text), 1, 5)]
+    embeddings = HashEmbedder().embed([c.text for c in chunks])
+    item = NewDocument("/r", "/r/manual.pdf", 999, doc, chunks, embeddings)
+    config = IndexConfig(HashEmbedder.name, HashEmbedder.dimension, 200, 20)
+    with Index.open(tmp_path / "ix", expect=config, create=True) as index:
+        with index.write() as writer:
+            writer.add(item)
+        assert index.document("manual.pdf") == doc
+        assert index.all_chunks() == chunks
+        by_rowid = index.chunks(list(range(1, 10)))
+        assert sorted(by_rowid.values(), key=lambda c: c.ordinal) == chunks
+        [info] = index.documents()
+        assert info == DocumentInfo(
+            row=info.row,
+            root="/r",
+            path="manual.pdf",
+            source="/r/manual.pdf",
+            doc_id="id-manual",
+            kind="pdf",
+            language="en",
+            pages=2,
+            title="The Manual",
+            notes=("page 2 was scanned",),
+            size=999,
+            chunks=2,
+            tokens=12,
+        )
+        assert index.known_files() == {"manual.pdf": ("/r", "id-manual", info.row)}
+        assert index.stats() == {"documents": 1, "chunks": 2, "tokens": 12}
+        opening = next(rowid for rowid, chunk in by_rowid.items() if chunk.section == "Opening")
+        assert [rowid for rowid, _ in index.lexical_search("Opening", 2)] == [opening]  # BM25 reads sections
+
+
+def test_unreadable_search_files_are_rebuilt_and_left_alone(
+    corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "ix"
+    run(corpus, folder, HashEmbedder())
+    before = snapshot(folder)
+    (folder / "faiss.index").write_bytes(b"not a FAISS index")
+    with caplog.at_level(logging.WARNING):
+        assert snapshot(folder) == before
+    assert "derived index files unreadable" in caplog.text
+    assert (folder / "faiss.index").read_bytes() == b"not a FAISS index"  # a reader never writes
+
+
 def test_a_document_the_database_refuses_fails_alone(tmp_path: Path) -> None:
     config = IndexConfig(HashEmbedder.name, HashEmbedder.dimension, 200, 20)
     with Index.open(tmp_path / "ix", expect=config, create=True) as index:
@@ -327,7 +391,7 @@ def test_an_index_opened_for_reading_refuses_to_write(corpus: Path, tmp_path: Pa
 def test_writes_are_fully_synchronous(tmp_path: Path) -> None:
     config = IndexConfig(HashEmbedder.name, HashEmbedder.dimension, 200, 20)
     with Index.open(tmp_path / "ix", expect=config, create=True) as index, index.write() as writer:
-        assert writer._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert writer._db.execute("PRAGMA synchronous").fetchone()["synchronous"] == 2  # FULL
 
 
 def test_stale_temporaries_are_removed_by_the_next_write(corpus: Path, tmp_path: Path) -> None:
