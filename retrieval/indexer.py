@@ -23,7 +23,7 @@ from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, shown, walk
 from retrieval import vectors
 from retrieval.embeddings import Embedder
 from retrieval.manifest import IndexConfig
-from retrieval.store import Index
+from retrieval.store import Index, KnownFile
 from retrieval.writer import DocumentNotStored, NewDocument, Writer
 
 Status = Literal["ingested", "unchanged", "skipped", "failed", "removed"]
@@ -176,7 +176,7 @@ def _ingest(
     max_bytes: int,
     progress: Progress | None,
 ) -> IngestReport:
-    tick = progress or (lambda *_: None)
+    """Scan, find what changed, read and embed it, drop what is gone: one write transaction."""
     started = time.perf_counter()
     roots = [Path(r).resolve() if Path(r).exists() else Path(r) for r in roots]
     items = list(walk(roots, max_bytes))
@@ -184,53 +184,15 @@ def _ingest(
     outcomes = [FileOutcome(i.rel, "skipped", i.reason) for i in items if isinstance(i, Skipped)]
     rechunk = (index.config.chunk_tokens, index.config.chunk_overlap) != (chunking.tokens, chunking.overlap)
     known = index.known_files()
-    scan_seconds = time.perf_counter() - started
-    tick("scan", len(found), len(found), "")
+    scanned = time.perf_counter() - started
+    (progress or (lambda *_: None))("scan", len(found), len(found), "")
 
     with index.write(config) as writer:
         run = _Run(embedder, writer, progress)
-        run.seconds["scan"] = scan_seconds
-        seen: set[str] = set()
-        todo: list[tuple[Found, FileOutcome]] = []
-        hashing = time.perf_counter()
-        for item in found:
-            rel = _unique_path(item, known, seen)
-            item = Found(item.path, rel, item.root, item.size)
-            seen.add(rel)
-            outcome = FileOutcome(rel, "failed")
-            outcomes.append(outcome)
-            previous = known.get(rel)
-            if previous and not rechunk:
-                try:
-                    unchanged = previous[1] == sha256_file(item.path)
-                except OSError as exc:
-                    outcome.reason = f"cannot read: {exc.strerror or exc}"
-                    continue
-                if unchanged:
-                    outcome.status = "unchanged"
-                    continue
-            todo.append((item, outcome))
-        run.seconds["scan"] += time.perf_counter() - hashing
-        for n, (item, outcome) in enumerate(todo, 1):
-            tick("read", n, len(todo), item.rel)
-            try:
-                data = item.path.read_bytes()  # read again here: changed files are never all in memory
-            except OSError as exc:
-                outcome.reason = f"cannot read: {exc.strerror or exc}"
-                continue
-            loaded = _read(item, data, chunking, outcome, run)
-            if loaded is None:
-                if item.rel in known:
-                    writer.remove(item.rel)  # its old chunks describe content that is gone
-                continue
-            run.total_chunks += len(loaded.chunks)
-            run.add(loaded, item, outcome)
-        run.flush()
-        scanned = {str(r) for r in roots if r.is_dir()}
-        for path, (root, _doc_id, _row) in known.items():
-            if root in scanned and path not in seen:
-                writer.remove(path)
-                outcomes.append(FileOutcome(path, "removed", "no longer in the folder"))
+        run.seconds["scan"] = scanned
+        cited, todo = _changed(found, known, rechunk, outcomes, run)
+        _read_and_embed(todo, known, chunking, run)
+        outcomes += _remove_gone(roots, known, cited, writer)
         write_started = time.perf_counter()
     run.seconds["write"] += time.perf_counter() - write_started
     outcomes.sort(key=lambda o: o.path)
@@ -241,6 +203,71 @@ def _ingest(
         rechunked=rechunk and bool(known),
         warnings=list(writer.warnings),
     )
+
+
+def _changed(
+    found: list[Found],
+    known: dict[str, KnownFile],
+    rechunk: bool,
+    outcomes: list[FileOutcome],
+    run: _Run,
+) -> tuple[set[str], list[tuple[Found, FileOutcome]]]:
+    """The paths the found files are cited by, and those of them to read: new, changed, or all of
+    them when the chunking changed. An unchanged file is only hashed."""
+    started = time.perf_counter()
+    cited: set[str] = set()
+    todo: list[tuple[Found, FileOutcome]] = []
+    for item in found:
+        rel = _unique_path(item, known, cited)
+        item = Found(item.path, rel, item.root, item.size)
+        cited.add(rel)
+        outcome = FileOutcome(rel, "failed")
+        outcomes.append(outcome)
+        previous = known.get(rel)
+        if previous and not rechunk:
+            try:
+                unchanged = previous.doc_id == sha256_file(item.path)
+            except OSError as exc:
+                outcome.reason = f"cannot read: {exc.strerror or exc}"
+                continue
+            if unchanged:
+                outcome.status = "unchanged"
+                continue
+        todo.append((item, outcome))
+    run.seconds["scan"] += time.perf_counter() - started
+    return cited, todo
+
+
+def _read_and_embed(
+    todo: list[tuple[Found, FileOutcome]], known: dict[str, KnownFile], chunking: ChunkSettings, run: _Run
+) -> None:
+    """Read, chunk and queue each file for embedding (written in batches as the queue fills)."""
+    for n, (item, outcome) in enumerate(todo, 1):
+        run.progress("read", n, len(todo), item.rel)
+        try:
+            data = item.path.read_bytes()  # read again here: changed files are never all in memory
+        except OSError as exc:
+            outcome.reason = f"cannot read: {exc.strerror or exc}"
+            continue
+        loaded = _read(item, data, chunking, outcome, run)
+        if loaded is None:
+            if item.rel in known:
+                run.writer.remove(item.rel)  # its old chunks describe content that is gone
+            continue
+        run.total_chunks += len(loaded.chunks)
+        run.add(loaded, item, outcome)
+    run.flush()
+
+
+def _remove_gone(
+    roots: list[Path], known: dict[str, KnownFile], cited: set[str], writer: Writer
+) -> list[FileOutcome]:
+    """Drop the indexed files of a scanned folder that are no longer in it."""
+    scanned = {str(r) for r in roots if r.is_dir()}
+    gone = [path for path, file in known.items() if file.root in scanned and path not in cited]
+    for path in gone:
+        writer.remove(path)
+    return [FileOutcome(path, "removed", "no longer in the folder") for path in gone]
 
 
 def _read(
@@ -272,10 +299,10 @@ def _read(
     return Loaded(document, chunks)
 
 
-def _unique_path(item: Found, known: dict[str, tuple[str, str, int]], seen: set[str]) -> str:
+def _unique_path(item: Found, known: dict[str, KnownFile], cited: set[str]) -> str:
     """The path a file is cited by; prefixed with its root's name if another root has it."""
     rel = item.rel
     previous = known.get(rel)
-    if (previous and previous[0] != str(item.root)) or rel in seen:
+    if (previous and previous.root != str(item.root)) or rel in cited:
         rel = f"{shown(item.root.name)}/{rel}"
     return rel

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -77,6 +78,14 @@ class DocumentInfo:
     size: int
     chunks: int
     tokens: int
+
+
+class KnownFile(NamedTuple):
+    """An indexed file as an ingest compares it with the folder: its root, hash and row."""
+
+    root: str
+    doc_id: str
+    row: int
 
 
 class Index:
@@ -259,11 +268,11 @@ class Index:
             ).fetchone()
         return dict(row)
 
-    def known_files(self) -> dict[str, tuple[str, str, int]]:
-        """path → (root, doc_id, row) of every indexed file."""
+    def known_files(self) -> dict[str, KnownFile]:
+        """Every indexed file by the path it is cited by."""
         with self._lock:
             rows = self._db.execute("SELECT path, root, doc_id, id FROM documents").fetchall()
-        return {r["path"]: (r["root"], r["doc_id"], r["id"]) for r in rows}
+        return {r["path"]: KnownFile(r["root"], r["doc_id"], r["id"]) for r in rows}
 
     # ----------------------------------------------------------------- search
     def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:

@@ -24,7 +24,7 @@ from retrieval import vectors
 from retrieval.indexer import embedding_text, ingest
 from retrieval.manifest import IndexConfig, IndexMismatchError, StoreError
 from retrieval.search import HybridSearcher
-from retrieval.store import DocumentInfo, Index
+from retrieval.store import DocumentInfo, Index, KnownFile
 from retrieval.writer import DocumentNotStored, NewDocument
 from tests.conftest import ROOT, HashEmbedder
 
@@ -282,7 +282,7 @@ def test_every_field_written_reads_back_as_it_was(tmp_path: Path) -> None:
             chunks=2,
             tokens=12,
         )
-        assert index.known_files() == {"manual.pdf": ("/r", "id-manual", info.row)}
+        assert index.known_files() == {"manual.pdf": KnownFile("/r", "id-manual", info.row)}
         assert index.stats() == {"documents": 1, "chunks": 2, "tokens": 12}
         opening = next(rowid for rowid, chunk in by_rowid.items() if chunk.section == "Opening")
         assert [rowid for rowid, _ in index.lexical_search("Opening", 2)] == [opening]  # BM25 reads sections
