@@ -14,6 +14,7 @@ from agents.speeds import SpeedBook
 from app.settings import Settings
 from ingest.cache import cache_root
 from ingest.chunking import ChunkSettings
+from ingest.errors import LongqaError
 from retrieval.embeddings import SentenceEmbedder
 from retrieval.indexer import IngestReport, Progress, ingest
 from retrieval.manifest import IndexConfig
@@ -47,6 +48,27 @@ def ingest_paths(
         hnsw_threshold=settings.hnsw_threshold,
         progress=progress,
     )
+
+
+class NothingIngested(LongqaError):
+    """No file of the documents a question run needs could be ingested; ``report`` says why, file
+    by file."""
+
+    def __init__(self, docs: list[Path], report: IngestReport) -> None:
+        super().__init__(f"nothing in {', '.join(str(p) for p in docs)} could be ingested")
+        self.report = report
+
+
+def ingest_docs(
+    settings: Settings, docs: list[Path], index_folder: Path, progress: Progress | None = None
+) -> IngestReport:
+    """Bring the index of ``docs`` up to date before questions are asked of them (only what changed
+    is read again); NothingIngested when none of their files could be read, since every answer
+    would fail. The one "ingest if needed, then ask" step of ``longqa batch --docs`` and ``eval``."""
+    report = ingest_paths(settings, docs, index_folder, progress=progress)
+    if not report.usable:
+        raise NothingIngested(docs, report)
+    return report
 
 
 def open_index(settings: Settings, index_folder: Path) -> Index:

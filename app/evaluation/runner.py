@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
@@ -135,59 +135,114 @@ def run_evaluation(
     items = load_dataset(dataset)[: limit or None]
     if not items:
         raise LongqaError(f"{dataset}: no questions")
-    names = strategy_names(strategies)
     model = model or components.backend(settings)
     judge_backend = judge_model or (components.backend(settings, settings.judge) if settings.judge else model)
     judge = Judge(Caller(judge_backend, Trace()))
     calibration = calibration_for(judge, out, progress) if calibrate else None
-    done = read_results(out / RESULTS)
-    total = len(items) * len(names)
-    count = sum(1 for item in items for name in names if (name, item.id) in done)
-    groups: dict[tuple[Path, ...], list[EvalItem]] = {}
-    for item in items:
-        if any((name, item.id) not in done for name in names):
-            groups.setdefault(item.docs, []).append(item)
     options = AskOptions(prefer=settings.prefer, k=settings.k, verify=False)
-    for docs, group in groups.items():
-        folder = _index_folder(out, docs)
-        if progress:
-            progress("ingest", count, total, ", ".join(p.name for p in docs))
-        report = components.ingest_paths(settings, list(docs), folder)
-        if not report.usable:
-            reason = f"nothing in {', '.join(str(p) for p in docs)} could be ingested"
-            for item in group:
-                for name in names:
-                    if (name, item.id) not in done:
-                        done[(name, item.id)] = result = score(item, name, None, error=reason)
-                        count += 1
-                        _append(out / RESULTS, result, progress, count, total)
-            continue
-        with components.open_index(settings, folder) as index:
-            answerer = Answerer(Corpus(index, components.searcher(settings, index)), model, options=options)
-            if warm:
-                _warm(answerer, progress, count, total)
-            for item in group:
-                for name in names:
-                    if (name, item.id) in done:
-                        continue
-                    if progress:
-                        progress("answer", count, total, f"{item.id} · {name}")
-                    done[(name, item.id)] = result = _answer_and_score(answerer, judge, item, name, options)
-                    count += 1
-                    _append(out / RESULTS, result, progress, count, total)
-    if progress:
-        progress("answer", total, total, "writing the report")
-    results = [done[(name, item.id)] for name in names for item in items]
+    answering = _Answering(model, judge, options, warm)
+    ledger = _Ledger(out / RESULTS, strategy_names(strategies), items, progress)
+    for docs, group in _by_docs(ledger.unfinished(items)).items():
+        _evaluate_group(settings, _index_folder(out, docs), docs, group, ledger, answering)
+    ledger.tell("answer", "writing the report", done=ledger.total)
     notes = (
-        f"strategies: {', '.join(names)}; preference {settings.prefer}; k {settings.k}"
+        f"strategies: {', '.join(ledger.names)}; preference {settings.prefer}; k {settings.k}"
         + ("; collections read ahead (longqa warm) before their first question" if warm else ""),
         f"chunking {settings.chunk_tokens} tokens; answers verified by the judge below, not during answering",
     )
     meta = ReportMeta(
         str(dataset), f"{model.spec} ({model.description})", judge.spec, calibration, notes=notes
     )
-    write_report(out, results, meta)
+    write_report(out, ledger.in_order(items), meta)
     return out
+
+
+@dataclass(frozen=True)
+class _Answering:
+    """What answers and scores each pair: the model, the judge (a caller of its own, so judging
+    never counts as an answer's cost), the options all strategies share, and whether each
+    collection is read ahead first."""
+
+    model: Backend
+    judge: Judge
+    options: AskOptions
+    warm: bool
+
+
+class _Ledger:
+    """The pairs of one evaluation done so far: those ``results.jsonl`` already held (so a rerun
+    repeats no model call) and each new one, appended as soon as it is scored; and the count of
+    finished pairs that every progress report carries."""
+
+    def __init__(
+        self, path: Path, names: list[StrategyName], items: list[EvalItem], progress: Progress | None
+    ) -> None:
+        self.path = path
+        self.names = names
+        self.progress = progress
+        self.results = read_results(path)
+        self.total = len(items) * len(names)
+        self.count = sum(1 for item in items for name in names if (name, item.id) in self.results)
+
+    def unfinished(self, items: list[EvalItem]) -> list[EvalItem]:
+        """The questions some strategy has not answered yet, in dataset order."""
+        return [item for item in items if any((name, item.id) not in self.results for name in self.names)]
+
+    def pending(self, group: list[EvalItem]) -> Iterator[tuple[EvalItem, StrategyName]]:
+        """The pairs of ``group`` still to do, question by question (checked as they come)."""
+        for item in group:
+            for name in self.names:
+                if (name, item.id) not in self.results:
+                    yield item, name
+
+    def add(self, result: QuestionResult) -> None:
+        """Keep a scored result, durably, and report it."""
+        self.results[(result.strategy, result.id)] = result
+        self.count += 1
+        _append(self.path, result, self.progress, self.count, self.total)
+
+    def tell(self, stage: str, detail: str, done: int | None = None) -> None:
+        if self.progress:
+            self.progress(stage, self.count if done is None else done, self.total, detail)
+
+    def in_order(self, items: list[EvalItem]) -> list[QuestionResult]:
+        """Every result of the run, strategy by strategy, each in dataset order: the report's order."""
+        return [self.results[(name, item.id)] for name in self.names for item in items]
+
+
+def _by_docs(items: list[EvalItem]) -> dict[tuple[Path, ...], list[EvalItem]]:
+    """Questions grouped by the documents they are asked of, so each collection is ingested once."""
+    groups: dict[tuple[Path, ...], list[EvalItem]] = {}
+    for item in items:
+        groups.setdefault(item.docs, []).append(item)
+    return groups
+
+
+def _evaluate_group(
+    settings: Settings,
+    folder: Path,
+    docs: tuple[Path, ...],
+    group: list[EvalItem],
+    ledger: _Ledger,
+    answering: _Answering,
+) -> None:
+    """Ingest one collection into ``folder``, read it ahead if asked, then answer and score its
+    pending pairs; when nothing in it can be ingested, each pending pair records that error."""
+    ledger.tell("ingest", ", ".join(p.name for p in docs))
+    try:
+        components.ingest_docs(settings, list(docs), folder)
+    except components.NothingIngested as exc:
+        for item, name in ledger.pending(group):
+            ledger.add(score(item, name, None, error=str(exc)))
+        return
+    with components.open_index(settings, folder) as index:
+        corpus = Corpus(index, components.searcher(settings, index))
+        answerer = Answerer(corpus, answering.model, options=answering.options)
+        if answering.warm:
+            _warm(answerer, ledger.progress, ledger.count, ledger.total)
+        for item, name in ledger.pending(group):
+            ledger.tell("answer", f"{item.id} · {name}")
+            ledger.add(_answer_and_score(answerer, answering.judge, item, name, answering.options))
 
 
 def _warm(answerer: Answerer, progress: Progress | None, done: int, total: int) -> None:

@@ -135,6 +135,43 @@ def test_batch_without_a_terminal_prints_a_line_per_question_and_names_bad_lines
     ]
 
 
+def test_batch_docs_are_ingested_first_and_a_folder_nothing_of_which_can_be_read_is_refused(
+    hashed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def answer(question: str) -> Answer:
+        return Answer(question, "50 MB.", [], "full_context", False, Trace())
+
+    monkeypatch.setattr(components, "answerer", lambda settings, opened: _FakeAnswerer(answer))
+    questions = tmp_path / "q.txt"
+    questions.write_text("Disk?\n")
+    out = tmp_path / "answers.jsonl"
+    docs = tmp_path / "docs"
+    status = run(["batch", "--questions", str(questions), "--docs", str(docs), "--out", str(out)])
+    stderr = capsys.readouterr().err
+    assert status == 0, stderr
+    folder = components.docs_index_folder(docs)
+    assert f"index {folder}: 1 ingested, 0 unchanged, 0 skipped or failed" in stderr.splitlines()
+    assert (folder / "manifest.json").exists() and len(out.read_text().splitlines()) == 1
+
+    status = run(
+        ["batch", "--questions", str(questions), "--docs", str(tmp_path / "none"), "--out", str(out)]
+    )
+    assert (
+        status == 2
+        and capsys.readouterr().err.strip() == f"error: --docs {tmp_path / 'none'}: no such folder"
+    )
+
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "bad.pdf").write_bytes(b"not a pdf at all")
+    status = run(["batch", "--questions", str(questions), "--docs", str(unreadable), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "bad.pdf" in captured.out and "not a PDF file" in captured.out  # the per-file report
+    assert captured.err.strip() == f"error: nothing in {unreadable} could be ingested"
+    assert len(out.read_text().splitlines()) == 1  # nothing asked
+
+
 def test_eval_without_a_terminal_prints_a_line_per_finished_pair(
     hashed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

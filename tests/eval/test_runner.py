@@ -148,3 +148,38 @@ def test_a_results_line_that_is_not_a_result_is_named_exactly(
         "left in place and ignored",
         f"{path}:4: not an evaluation result: a record must be a JSON object; left in place and ignored",
     ]
+
+
+def test_a_collection_nothing_of_which_can_be_ingested_fails_its_pairs_and_the_rest_are_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import components
+    from tests.conftest import HashEmbedder
+
+    monkeypatch.setattr(components, "embedder", lambda settings: HashEmbedder())
+    data, out = dataset(tmp_path), tmp_path / "report"
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "blob.bin").write_bytes(bytes(range(256)) * 4)
+    lost = {"id": "lost", "question": "Anything?", "answers": ["x"], "docs": "unreadable"}
+    data.write_text(data.read_text() + json.dumps(lost) + "\n")
+    _, backend = scripted(reply=reply)
+    calls: list[tuple[str, int, int]] = []
+
+    run_evaluation(
+        Settings(prefer="balanced"),
+        data,
+        out,
+        strategies=["full", "baseline"],
+        model=backend,
+        calibrate=False,
+        progress=lambda stage, done, total, detail: calls.append((stage, done, total)),
+    )
+    results = read_results(out / RESULTS)
+    assert len(results) == 8
+    reason = f"nothing in {unreadable} could be ingested"
+    assert results[("full_context", "lost")].error == results[("baseline", "lost")].error == reason
+    assert all(r.error is None for (_, qid), r in results.items() if qid != "lost")
+    assert [c for c in calls if c[0] == "ingest"] == [("ingest", 0, 8), ("ingest", 6, 8)]
+    assert [done for stage, done, _ in calls if stage == "done"] == list(range(1, 9))
+    assert calls[-1] == ("answer", 8, 8)
