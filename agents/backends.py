@@ -25,7 +25,7 @@ from langchain_core.messages import BaseMessage
 
 from agents.prefix_cache import PrefixCache
 from agents.speeds import Speed, SpeedBook
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 from ingest.tokens import count_tokens as cl100k_tokens
 
 # Priors measured on a quiet 2-core CPU with benchmarks/bench_prefill.py (results in

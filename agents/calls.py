@@ -29,7 +29,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from agents.answer import CallRecord, Trace
 from agents.backends import Backend
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from ingest.cache import cache_root
-from ingest.errors import LongqaError
-from ingest.files import atomic_path, atomic_write, remove_stale, sha256_file
+from core.cache import cache_root
+from core.errors import LongqaError
+from core.files import atomic_path, atomic_write, remove_stale, sha256_file
 
-_LEGACY_TEMPORARY = re.compile(r"^.+\.gguf\.tmp(?P<pid>\d+)$")  # assembly names before ingest.files
+_LEGACY_TEMPORARY = re.compile(r"^.+\.gguf\.tmp(?P<pid>\d+)$")  # assembly names before core.files
 
 
 @dataclass(frozen=True)

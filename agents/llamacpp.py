@@ -30,8 +30,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, PrivateAttr
 
 from agents.prefix_cache import Lookup, PrefixCache
-from ingest.errors import LongqaError
-from ingest.files import sha256_file
+from core.errors import LongqaError
+from core.files import sha256_file
 
 _MIN_PREFIX = 256  # shorter prefixes are cheaper to recompute than to load
 KV_TYPES = {"f16": None, "q8_0": 8}  # GGML_TYPE_Q8_0; a quantised V cache needs flash attention

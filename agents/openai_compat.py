@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from langchain_core.messages import BaseMessage
 
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 from ingest.tokens import count_tokens as cl100k_tokens
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from agents.prompts import REFUSAL
 from agents.router import Decision, plan_chain, route
 from agents.strategies import STRATEGIES, Context, Draft
 from agents.strategies.registry import ESCALATED, WIDENED, StrategyName, strategy_name
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 @dataclass

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.files import atomic_path, atomic_write, remove_stale
+from core.files import atomic_path, atomic_write, remove_stale
 
 log = logging.getLogger(__name__)
 

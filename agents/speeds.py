@@ -24,7 +24,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ingest.files import atomic_write
+from core.files import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
 from agents.llamacpp import to_openai_messages
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 def import_vllm() -> Any:

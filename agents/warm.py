@@ -21,7 +21,7 @@ from agents.strategies import full_context
 from agents.strategies.base import Context
 from agents.strategies.chain_of_agents import segments, worker_prompt
 from agents.strategies.registry import StrategyName
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 Progress = Callable[[int, int, str], None]
 """progress(done, total, what): parts warmed so far, of how many, and the one being read."""

@@ -18,7 +18,7 @@ from agents.backends import Backend
 from app import components
 from app.collections import Collection, summary
 from app.settings import Settings
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 __all__ = [
     "Answer",

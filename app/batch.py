@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 from agents.answer import Answer
 from app import journal
 from app.records import problem, says
-from ingest.errors import LongqaError
-from ingest.files import read_text
+from core.errors import LongqaError
+from core.files import read_text
 
 
 @dataclass(frozen=True)

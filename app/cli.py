@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 
 from app.commands import answers, evaluation, index, ui
 from app.console import err, print_error
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 _USAGE_ERRORS: tuple[type[Exception], ...] = (click.ClickException,)
 try:  # typer >= 0.2x bundles its own click: its usage errors are not click's classes

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from app import components
 from app.settings import Settings, load_settings
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 from retrieval.indexer import IngestReport, Progress
 from retrieval.manifest import MANIFEST
 from retrieval.store import DocumentInfo, Index

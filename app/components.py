@@ -12,9 +12,9 @@ from agents.orchestrator import Answerer, AskOptions
 from agents.prefix_cache import PrefixCache
 from agents.speeds import SpeedBook
 from app.settings import Settings
-from ingest.cache import cache_root
+from core.cache import cache_root
+from core.errors import LongqaError
 from ingest.chunking import ChunkSettings
-from ingest.errors import LongqaError
 from retrieval.embeddings import SentenceEmbedder
 from retrieval.indexer import IngestReport, Progress, ingest
 from retrieval.manifest import IndexConfig

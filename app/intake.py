@@ -21,7 +21,7 @@ from pathlib import Path
 from app.collections import Collection, Collections, ingest
 from app.settings import Settings
 from app.uploads import Limits, Saved, UploadError, save_upload
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 Progress = Callable[[str, int, int, str], None]
 Upload = tuple[str, bytes]  # (file name, content)

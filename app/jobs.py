@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 log = logging.getLogger("longqa.ui")
 

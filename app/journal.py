@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 T = TypeVar("T")
 

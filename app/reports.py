@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import Settings
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 REPORT_FILES = ("report.json", "report.md")
 _IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>", re.IGNORECASE)

@@ -33,7 +33,7 @@ from agents.strategies.registry import (
     preference,
     strategy_name,
 )
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 # the registry of strategies and preferences, for the UI (which imports no lower than app)
 __all__ = [

@@ -20,9 +20,9 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw
 
+from core.errors import LongqaError
+from core.files import sha256_bytes
 from ingest.document import Document, Span
-from ingest.errors import LongqaError
-from ingest.files import sha256_bytes
 from ingest.lines import line_of, line_starts
 from ingest.pdf import normalize_page_text, page_raw_text
 from retrieval.store import Index

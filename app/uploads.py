@@ -15,7 +15,7 @@ already there (names compared case-insensitively, because a collection may be co
 that ignores case), the new one is saved as ``NAME (2).EXT`` (then 3, …) and says so; the same
 content under that name is the same file, and nothing is written.
 
-Everything is written through ``ingest.files`` (a temporary beside its target, moved into place at
+Everything is written through ``core.files`` (a temporary beside its target, moved into place at
 the end), so a refused or failed upload leaves nothing behind, and what a killed server left is
 removed at the next upload. This module never writes outside ``files/`` and never touches
 Streamlit.
@@ -37,8 +37,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ingest.errors import LongqaError
-from ingest.files import atomic_folder, atomic_write, remove_stale
+from core.errors import LongqaError
+from core.files import atomic_folder, atomic_write, remove_stale
 from ingest.languages import CODE_FILENAMES, GRAMMAR_LANGUAGES, OTHER_CODE, TEXT_SUFFIXES
 from ingest.textfile import looks_binary
 
@@ -49,7 +49,7 @@ _JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db")  # archivers' leftovers, never d
 _COPY_BLOCK = 1 << 20
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # can disguise a name
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-_LEGACY_PART = re.compile(r"^\..+\.part-[0-9a-f]{8}$")  # staging names before ingest.files
+_LEGACY_PART = re.compile(r"^\..+\.part-[0-9a-f]{8}$")  # staging names before core.files
 
 
 class UploadError(LongqaError):

@@ -1,4 +1,5 @@
 """Reading documents: loaders for PDFs, code and text, chunking with exact spans, the folder walk.
 
-The bottom layer: it imports nothing from the rest of longqa.
+The lowest layer of the application: it imports only ``core`` (errors, cache folder, file
+guarantees), nothing above it.
 """

@@ -1,14 +1,8 @@
-"""The one exception family whose messages are what a user reads.
-
-Every layer raises a subclass of ``LongqaError``; the CLI and the UI print ``str(error)``, a single
-line, and never a traceback.
-"""
+"""The errors of reading a file: one that could not be read, one deliberately left out."""
 
 from __future__ import annotations
 
-
-class LongqaError(Exception):
-    """An error whose message is the one line a user sees."""
+from core.errors import LongqaError
 
 
 class LoadError(LongqaError):
@@ -22,9 +16,3 @@ class LoadError(LongqaError):
 
 class SkipFile(LoadError):
     """A file deliberately left out (binary, too large, ignored): not a failure."""
-
-
-def reason_of(exc: BaseException) -> str:
-    """An exception as the short reason a one-line message ends with."""
-    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
-    return " ".join(text.split())

@@ -17,10 +17,10 @@ import pypdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from core.files import sha256_bytes
 from ingest.chunking import ChunkSettings, split_region
 from ingest.document import PAGE_SEPARATOR, Chunk, Document, make_chunk
 from ingest.errors import LoadError
-from ingest.files import sha256_bytes
 
 log = logging.getLogger(__name__)
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # damage is reported once, by us

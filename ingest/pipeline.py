@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from core.files import sha256_bytes
 from ingest.chunking import ChunkSettings
 from ingest.code import chunk_code
 from ingest.document import Chunk, Document
 from ingest.errors import LoadError
-from ingest.files import sha256_bytes
 from ingest.languages import classify
 from ingest.pdf import chunk_pdf, load_pdf
 from ingest.text import chunk_text, sections

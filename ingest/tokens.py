@@ -16,9 +16,9 @@ from pathlib import Path
 
 import tiktoken
 
-from ingest.cache import cache_root
-from ingest.errors import LongqaError
-from ingest.files import atomic_write
+from core.cache import cache_root
+from core.errors import LongqaError
+from core.files import atomic_write
 
 ENCODING = "cl100k_base"
 _SOURCE_URL = "https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"

@@ -1,7 +1,7 @@
 """An index's search files, FAISS and BM25: derived from the database and never trusted over it.
 
 They are built from the chunks in SQLite, written whole after a commit (each through
-``ingest.files``, never truncated), and loaded only when the manifest says they hold the
+``core.files``, never truncated), and loaded only when the manifest says they hold the
 database's current generation; otherwise the caller rebuilds them in memory. Nothing here writes
 the database or the manifest.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ingest.files import atomic_folder
+from core.files import atomic_folder
 from retrieval import vectors
 from retrieval.lexical import LexicalIndex
 from retrieval.manifest import read_manifest

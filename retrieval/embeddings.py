@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 

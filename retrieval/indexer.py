@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from core.errors import LongqaError
+from core.files import sha256_file
 from ingest.chunking import ChunkSettings
-from ingest.errors import LoadError, LongqaError, SkipFile
-from ingest.files import sha256_file
+from ingest.errors import LoadError, SkipFile
 from ingest.pipeline import Loaded, chunk_document, load_document
 from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, shown, walk
 from retrieval import vectors

@@ -84,7 +84,7 @@ class LexicalIndex:
 
     def save(self, folder: Path) -> None:
         """Write into ``folder``, which must not exist yet (the store fills a temporary folder
-        through ``ingest.files.atomic_folder`` and swaps it in whole)."""
+        through ``core.files.atomic_folder`` and swaps it in whole)."""
         folder.mkdir(parents=True)
         (folder / "ids.json").write_text(json.dumps(self.ids.tolist()))
         if self.model is not None:

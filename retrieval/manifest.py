@@ -12,8 +12,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ingest.errors import LongqaError, reason_of
-from ingest.files import atomic_write
+from core.errors import LongqaError, reason_of
+from core.files import atomic_write
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -32,9 +32,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from core.errors import reason_of
+from core.files import remove_stale
 from ingest.document import Chunk, Document, Span
-from ingest.errors import reason_of
-from ingest.files import remove_stale
 from retrieval import derived, vectors
 from retrieval.manifest import (
     MANIFEST,
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 DATABASE = "chunks.sqlite"
 LOCK_FILE = ".lock"
 
-# Temporaries of writers from before ingest.files: faiss.index.tmp<pid>, manifest.json.tmp<pid>,
+# Temporaries of writers from before core.files: faiss.index.tmp<pid>, manifest.json.tmp<pid>,
 # bm25.tmp<pid>/ (gone once their process is), and bm25.old/ (a swap's leftover).
 _LEGACY_TEMPORARY = re.compile(r"^(?:(?:faiss\.index|manifest\.json|bm25)\.tmp(?P<pid>\d+)|bm25\.old)$")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ingest.files import atomic_write
+from core.files import atomic_write
 
 DEFAULT_HNSW_THRESHOLD = 200_000
 _HNSW_M = 32

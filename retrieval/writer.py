@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import reason_of
 from ingest.document import Chunk, Document
-from ingest.errors import reason_of
 from retrieval.manifest import StoreError
 
 _SCHEMA = """

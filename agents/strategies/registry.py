@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 class StrategyName(StrEnum):

@@ -34,7 +34,7 @@ from app.console import (
 )
 from app.progress import batch_progress, ingest_progress, warm_progress
 from app.settings import Settings, load_settings
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 def ask(

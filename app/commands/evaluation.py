@@ -13,8 +13,8 @@ from app.commands.options import JudgeOption, ModelOption, PreferOption, WindowO
 from app.console import err, literal, out, print_eval_summary
 from app.progress import eval_progress
 from app.settings import Settings, load_settings
-from ingest.errors import LongqaError
-from ingest.files import read_text
+from core.errors import LongqaError
+from core.files import read_text
 
 
 def evaluate(

@@ -12,7 +12,7 @@ from app.commands.options import IndexOption, JsonOption
 from app.console import err, print_hits, print_ingest_report, print_json
 from app.progress import ingest_progress
 from app.settings import load_settings
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 def ingest(

@@ -12,7 +12,7 @@ import typer
 
 from app.console import err
 from app.settings import load_settings
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 _UI_APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 """The Streamlit script, run as a file (Streamlit's way), not imported: app/ never imports ui/."""

@@ -20,7 +20,7 @@ from agents.judge import Judge
 from app.evaluation.dataset import GoldEvidence
 from app.evaluation.entailment import THRESHOLD
 from app.records import problem
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 FIXTURE = Path(__file__).with_name("judge_calibration.jsonl")
 

@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from app.records import NonBlank, problem, says
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 UNANSWERABLE = "UNANSWERABLE"
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 log = logging.getLogger(__name__)
 

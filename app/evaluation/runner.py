@@ -33,7 +33,7 @@ from app.evaluation.report import ReportMeta, write_report
 from app.evaluation.scoring import QuestionResult, score
 from app.records import problem
 from app.settings import Settings
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 log = logging.getLogger(__name__)
 

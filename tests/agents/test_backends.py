@@ -10,7 +10,7 @@ import pytest
 from agents import gguf
 from agents.backends import load_backend
 from agents.judge import yes_probability
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from agents.answer import Trace
 from agents.calls import Caller
 from agents.speeds import Speed
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 from tests.agents.fakes import scripted
 
 

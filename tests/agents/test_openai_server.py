@@ -18,7 +18,7 @@ from agents.corpus import Corpus
 from agents.gguf import model_path
 from agents.llamacpp import ChatLlamaCpp
 from agents.orchestrator import Answerer, AskOptions
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 pytestmark = pytest.mark.server
 

@@ -21,7 +21,7 @@ from agents.strategies.registry import (
     preference,
     strategy_name,
 )
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 def test_every_strategy_is_registered_once_with_its_alias() -> None:

@@ -14,8 +14,8 @@ from agents.orchestrator import Answerer, AskOptions
 from agents.prefix_cache import PrefixCache
 from agents.router import reading
 from agents.warm import warm
+from core.errors import LongqaError
 from ingest.chunking import ChunkSettings
-from ingest.errors import LongqaError
 from retrieval.indexer import ingest
 from retrieval.search import HybridSearcher
 from retrieval.store import Index

@@ -11,7 +11,7 @@ import pytest
 
 from agents.answer import Answer, Trace
 from app.batch import BatchRun, read_questions, read_results, write_csv
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 def fake_answer(question: str) -> Answer:

@@ -141,7 +141,7 @@ def test_an_opened_index_takes_no_uploads(tmp_path: Path) -> None:
 
 
 def test_deleting_a_collection_forgets_what_the_model_read_of_it(tmp_path: Path) -> None:
-    from ingest.cache import cache_root
+    from core.cache import cache_root
 
     store = Collections(tmp_path / "collections")
     papers, code = store.create("Papers"), store.create("code")

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.settings import Preference, Settings, StrategyName, load_settings
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from agents.calls import Caller
 from agents.judge import Judge
 from app.evaluation.calibration import FIXTURE, CalibrationPair, calibrate, calibrate_judge, load_pairs
 from app.evaluation.entailment import JudgeEntails
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 from ingest.pdf import normalize_page_text
 from tests.agents.fakes import scripted
 from tests.conftest import EXAMPLES

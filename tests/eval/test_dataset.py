@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.evaluation.dataset import UNANSWERABLE, GoldEvidence, item_record, load_dataset
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 from tests.conftest import EXAMPLES
 
 

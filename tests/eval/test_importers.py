@@ -9,7 +9,7 @@ import pytest
 
 from app.evaluation.dataset import load_dataset
 from app.evaluation.importers import FORMATS, convert
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

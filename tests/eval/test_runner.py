@@ -10,7 +10,7 @@ from langchain_core.messages import BaseMessage
 
 from app.evaluation.runner import RESULTS, read_results, run_evaluation, strategy_names
 from app.settings import Settings
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 from tests.agents.fakes import is_judge, scripted
 
 

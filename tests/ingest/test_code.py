@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from core.files import sha256_bytes
 from ingest.chunking import ChunkSettings
 from ingest.code import chunk_code
 from ingest.document import Chunk, Document
 from ingest.errors import SkipFile
-from ingest.files import sha256_bytes
 from ingest.pipeline import chunk_document, load_document, read_file
 from ingest.tokens import count_tokens
 from tests.conftest import FIXTURES

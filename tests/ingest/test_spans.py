@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.files import sha256_bytes
 from ingest.chunking import ChunkSettings
 from ingest.document import Chunk, Document
-from ingest.files import sha256_bytes
 from ingest.pipeline import chunk_document, load_document
 from ingest.text import sections
 from tests.conftest import EXAMPLES, FIXTURES

@@ -21,7 +21,7 @@ from langchain_core.messages import HumanMessage
 from agents.answer import Trace
 from agents.backends import Backend, load_backend
 from agents.calls import Caller
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 TIMEOUT = 2.0  # the backend's timeout: each bad call must fail well within 3× this
 _LONGEST_HANG = 20.0  # no handler thread outlives this, whatever happens to the test

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import LongqaError
 from ingest.chunking import ChunkSettings
 from ingest.document import Document, make_chunk
-from ingest.errors import LongqaError
 from retrieval import indexer as indexer_module
 from retrieval import store as store_module
 from retrieval import vectors

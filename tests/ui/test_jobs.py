@@ -9,7 +9,7 @@ import time
 import pytest
 
 from app.jobs import Job
-from ingest.errors import LongqaError
+from core.errors import LongqaError
 
 
 def test_a_job_streams_text_then_gives_its_result() -> None:

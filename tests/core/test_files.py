@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.files import atomic_path, remove_stale
+from core.files import atomic_path, remove_stale
 
 
 @pytest.mark.parametrize("durable", [True, False])
