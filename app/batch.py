@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 
 from agents.answer import Answer
 from app import journal
-from app.records import problem, says
+from app.records import json_reason, problem, says
 from core.errors import LongqaError
 from core.files import read_text
 
@@ -66,7 +66,7 @@ def read_questions(path: Path) -> list[Question]:
             except ValidationError as exc:
                 raise LongqaError(f"{path}:{number}: {problem(exc, _NOT_A_QUESTION)}") from None
             except ValueError as exc:  # not JSON (a number too long for Python is not a JSONDecodeError)
-                raise LongqaError(f"{path}:{number}: not JSON ({_json_reason(exc)})") from None
+                raise LongqaError(f"{path}:{number}: not JSON ({json_reason(exc)})") from None
             qid = str(asked.id or _text_id(asked.question))
             questions.append(Question(qid, asked.question, asked.model_extra or {}))
     else:
@@ -79,12 +79,6 @@ def read_questions(path: Path) -> list[Question]:
             raise LongqaError(f"{path}: question id {q.id!r} appears twice")
         seen.add(q.id)
     return questions
-
-
-def _json_reason(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at column {exc.colno}"
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _text_id(text: str) -> str:

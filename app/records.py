@@ -8,6 +8,7 @@ same words for every kind of record. This module reads no file: its callers know
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -82,3 +83,11 @@ def problem(exc: ValidationError, wording: Mapping[str, str] | None = None) -> s
 def _path(loc: tuple[int | str, ...]) -> str:
     """``evidence[0]`` for ("evidence", 0), ``cost.seconds`` for ("cost", "seconds")."""
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
+def json_reason(exc: ValueError) -> str:
+    """Why a line is not JSON, in a few words: the parser's message and column, or the first line
+    of Python's own (a number too long to convert is a ValueError, not a JSONDecodeError)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

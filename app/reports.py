@@ -8,7 +8,6 @@ single place the UI calls into ``app.evaluation``. It never touches Streamlit.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections.abc import Callable
@@ -84,14 +83,6 @@ def read_report(folder: Path) -> Report:
 def find_datasets(folders: list[Path]) -> list[Path]:
     """Question sets (``*.jsonl``) in ``folders`` (not below them), by name."""
     return sorted({p.resolve() for f in folders if f.is_dir() for p in f.glob("*.jsonl") if p.is_file()})
-
-
-def evaluation_available() -> bool:
-    """Whether the evaluation feature (``app.evaluation``) is installed."""
-    try:
-        return importlib.util.find_spec("app.evaluation") is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def run_evaluation(

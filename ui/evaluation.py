@@ -84,13 +84,6 @@ def _start(folder: Path) -> None:
 
 def _run_section(folder: Path) -> None:
     st.subheader("Run an evaluation", divider="gray")
-    if not reports.evaluation_available():
-        st.info(
-            "Running an evaluation from this page needs the evaluation feature (`longqa eval`), "
-            "which is not installed in this version. The reports already made are listed below.",
-            icon=":material/info:",
-        )
-        return
     found = reports.find_datasets([folder, Path.cwd() / "examples"])
     st.session_state.setdefault(_DATASET_KEY, str(found[0]) if found else "")
     st.text_input(

@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from app.records import NonBlank, problem, says
+from app.records import NonBlank, json_reason, problem, says
 from core.errors import LongqaError
 
 UNANSWERABLE = "UNANSWERABLE"
@@ -149,10 +149,10 @@ def load_dataset(path: Path) -> list[EvalItem]:
             continue
         try:
             item = _Record.model_validate(json.loads(line), context={"base": base}).item()
-        except json.JSONDecodeError as exc:
-            raise LongqaError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
         except ValidationError as exc:
             raise LongqaError(f"{path}:{number}: {problem(exc)}") from None
+        except ValueError as exc:  # not JSON
+            raise LongqaError(f"{path}:{number}: not JSON ({json_reason(exc)})") from None
         if item.id in seen:
             raise LongqaError(f"{path}:{number}: id {item.id!r} already used on line {seen[item.id]}")
         seen[item.id] = number

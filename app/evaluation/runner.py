@@ -10,6 +10,7 @@ caller of its own, so judging never counts as an answer's cost; it is calibrated
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -57,7 +58,9 @@ def strategy_names(requested: list[str] | None) -> list[StrategyName]:
 
 def _parse_result(line: bytes) -> QuestionResult:
     try:
-        return _RESULT.validate_json(line)
+        # json.loads, not validate_json: a file name that is not UTF-8 is written as an escaped lone
+        # surrogate, which Python's parser reads back and pydantic's refuses
+        return _RESULT.validate_python(json.loads(line))
     except ValidationError as exc:
         raise ValueError(f"not an evaluation result: {problem(exc)}") from None
 
@@ -78,7 +81,7 @@ def _append(
     path: Path, result: QuestionResult, progress: Progress | None = None, done: int = 0, total: int = 0
 ) -> None:
     """Append one scored result durably, then report it (one line per finished pair)."""
-    journal.append(path, _RESULT.dump_json(result))
+    journal.append(path, _RESULT.dump_python(result, mode="json"))
     if progress:
         status = f"error: {result.error}" if result.error else ("refused" if result.refused else "ok")
         progress(

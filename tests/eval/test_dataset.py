@@ -81,7 +81,12 @@ def test_docs_resolve_against_the_dataset_folder_and_extra_fields_are_kept(tmp_p
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
-        ("{not json", "not valid JSON (Expecting property name enclosed in double quotes)"),
+        ("{not json", "not JSON (Expecting property name enclosed in double quotes at column 2)"),
+        (
+            '{"id": 1' + "0" * 5000 + "}",
+            "not JSON (Exceeds the limit (4300 digits) for integer string conversion: value has 5001 "
+            "digits; use sys.set_int_max_str_digits() to increase the limit)",
+        ),
         ([1, 2], "a record must be a JSON object"),
         ({k: v for k, v in GOOD.items() if k != "answers"}, "missing 'answers'"),
         ({**GOOD, "id": True}, "'id' must be a non-empty string"),

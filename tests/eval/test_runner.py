@@ -183,3 +183,21 @@ def test_a_collection_nothing_of_which_can_be_ingested_fails_its_pairs_and_the_r
     assert [c for c in calls if c[0] == "ingest"] == [("ingest", 0, 8), ("ingest", 6, 8)]
     assert [done for stage, done, _ in calls if stage == "done"] == list(range(1, 9))
     assert calls[-1] == ("answer", 8, 8)
+
+
+def test_a_result_naming_a_file_that_is_not_utf8_is_kept_and_reads_back(tmp_path: Path) -> None:
+    from app.evaluation.runner import _RESULT, _append
+
+    path = tmp_path / RESULTS
+    result = _RESULT.validate_python(
+        {
+            "id": "a",
+            "strategy": "full_context",
+            "question": "a?",
+            "type": None,
+            "golds": ["x"],
+            "answer": "see caf\udce9.md [S1]",  # os.fsdecode's name for bytes that are not UTF-8
+        }
+    )
+    _append(path, result)
+    assert read_results(path) == {("full_context", "a"): result}
