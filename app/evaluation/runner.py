@@ -83,10 +83,25 @@ def _append(
     """Append one scored result durably, then report it (one line per finished pair)."""
     journal.append(path, _RESULT.dump_python(result, mode="json"))
     if progress:
-        status = f"error: {result.error}" if result.error else ("refused" if result.refused else "ok")
         progress(
-            "done", done, total, f"{result.id} · {result.strategy} · {result.cost.seconds:.1f} s · {status}"
+            "done",
+            done,
+            total,
+            f"{result.id} · {result.strategy} · {result.cost.seconds:.1f} s · {_verdict(result)}",
         )
+
+
+def _verdict(result: QuestionResult) -> str:
+    """A finished pair in a word or two: its error, or whether it answered (gold in the answer)
+    or refused, and whether that was right."""
+    if result.error:
+        return f"error: {result.error}"
+    if result.contains is None:  # an unanswerable question
+        right = result.refusal_correct
+        return f"{'refused' if result.refused else 'answered'} ({'right' if right else 'wrong'})"
+    if result.refused:
+        return "refused (wrong)"
+    return "correct" if result.contains else "not correct"
 
 
 def calibration_for(judge: Judge, out: Path, progress: Progress | None = None) -> Calibration:

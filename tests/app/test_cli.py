@@ -186,8 +186,9 @@ def test_eval_without_a_terminal_prints_a_line_per_finished_pair(
     assert status == 0, stderr
     done = [line for line in stderr.splitlines() if line.startswith("[")]
     assert len(done) == 3, stderr
-    assert re.fullmatch(r"\[1/3\] disk · full_context · \d+\.\d s · ok", done[0])
-    assert re.fullmatch(r"\[3/3\] price · full_context · \d+\.\d s · refused", done[2])
+    assert re.fullmatch(r"\[1/3\] disk · full_context · \d+\.\d s · correct", done[0])
+    assert re.fullmatch(r"\[2/3\] memory · full_context · \d+\.\d s · correct", done[1])
+    assert re.fullmatch(r"\[3/3\] price · full_context · \d+\.\d s · refused \(right\)", done[2])
 
 
 def test_ui_restricts_streamlit_to_the_loopback_address(monkeypatch: pytest.MonkeyPatch) -> None:
