@@ -29,6 +29,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from agents.answer import CallRecord, Trace
 from agents.backends import Backend
+from agents.repetition import RepetitionCut
 from core.errors import LongqaError
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ class Caller:
         if self.backend.call_timeout is not None:
             options = {**self.backend.call_timeout(deadline), **options}
         first: float | None = None
-        pieces: list[str] = []
+        written = RepetitionCut()
         metadata: dict[str, Any] = {}
         usage: dict[str, Any] = {}
         with contextlib.closing(
@@ -192,17 +193,21 @@ class Caller:
                 if text:
                     if first is None:
                         first = time.perf_counter() - started
-                    pieces.append(text)
                     if on_token:
                         on_token(text)
+                    if written.feed(text):
+                        break  # closing the stream stops the model
                 for key, value in (chunk.response_metadata or {}).items():
                     if key != "logprobs" or "logprobs" not in metadata:  # keep the first token's
                         metadata[key] = value
                 if chunk.usage_metadata:
                     usage = dict(chunk.usage_metadata.items())
         seconds = time.perf_counter() - started
-        text = "".join(pieces)
-        completion_tokens = usage.get("output_tokens") or (self.backend.count_text(text) if text else 0)
+        text = written.kept
+        if written.reason:
+            self.trace.events.append(f"{role}: stopped an answer that repeated itself ({written.reason})")
+        decoded = written.text  # what the model wrote (and was timed for), loop included
+        completion_tokens = usage.get("output_tokens") or (self.backend.count_text(decoded) if decoded else 0)
         prompt_used = usage.get("input_tokens") or prompt_tokens
         timing = metadata.get("timing", {})
         first_seconds = timing.get("first_token_seconds", first if first is not None else seconds)
