@@ -22,7 +22,7 @@ from agents.judge import Judge
 from agents.prompts import REFUSAL
 from agents.router import Decision, plan_chain, route
 from agents.strategies import STRATEGIES, Context, Draft
-from agents.strategies.registry import ESCALATED, WIDENED, StrategyName, strategy_name
+from agents.strategies.registry import ESCALATED, WIDENED, StrategyName, label, strategy_name
 from core.errors import LongqaError
 
 
@@ -36,12 +36,14 @@ class AskOptions:
 
 
 class _HoldRefusal:
-    """Streams tokens, but holds back an answer that starts like a refusal (it may be escalated)."""
+    """Streams tokens, but holds back an answer that starts like a refusal (it may be escalated),
+    or, with ``hold_all``, the whole answer until ``release`` (it is checked first)."""
 
-    def __init__(self, sink: TokenSink | None) -> None:
+    def __init__(self, sink: TokenSink | None, hold_all: bool = False) -> None:
         self.sink = sink
         self.held: list[str] = []
         self.open = False
+        self.hold_all = hold_all
 
     def __call__(self, token: str) -> None:
         if self.sink is None:
@@ -50,6 +52,8 @@ class _HoldRefusal:
             self.sink(token)
             return
         self.held.append(token)
+        if self.hold_all:
+            return
         text, refusal = "".join(self.held).lstrip().lower(), REFUSAL.lower()
         n = min(len(text), len(refusal))
         if text[:n] != refusal[:n]:
@@ -135,12 +139,58 @@ class Answerer:
         strategy = decision.strategy
         if hold is not None:
             if draft.refused:
-                draft, strategy = self._escalate(
+                draft, strategy = self._escalate_or_refuse(
                     question, draft, caller, options, on_token, status, context.k
                 )
             else:
                 hold.release()
         return self._finish(question, draft, strategy, trace, options, status)
+
+    def _escalate_or_refuse(
+        self,
+        question: str,
+        refused: Draft,
+        caller: Caller,
+        options: AskOptions,
+        on_token: TokenSink | None,
+        status: Callable[[str], None],
+        k: int,
+    ) -> tuple[Draft, str]:
+        """Read more after a refusal, but let the refusal stand unless what the longer reading
+        answers is supported by its own citations: a guess must not overturn a right refusal.
+        The longer reading's answer is held back (not streamed) until it is checked."""
+        held = _HoldRefusal(on_token, hold_all=True)
+        draft, strategy = self._escalate(question, refused, caller, options, held, status, k)
+        if draft is refused or draft.refused or is_refusal(draft.text):
+            held.release()
+            return draft, strategy
+        status(
+            f"checking that the citations of the longer reading support it, with {self.judge_backend.spec}"
+        )
+        if self._grounded(question, draft, caller.trace):
+            held.release()
+            return draft, strategy
+        caller.trace.events.append(
+            f"{label(strategy)}: its answer is not supported by its own citations, so the refusal stands"
+        )
+        if on_token:
+            on_token(refused.text)
+        return refused, StrategyName.RETRIEVE_REASON
+
+    def _grounded(self, question: str, draft: Draft, trace: Trace) -> bool:
+        """Whether every sentence of ``draft`` that cites has a citation the judge finds supporting
+        it, and at least one does."""
+        citations = resolve(draft, self.corpus, Trace())  # counted once, when the answer is finished
+        if not citations:
+            return False
+        judge = Judge(Caller(self.judge_backend, trace))
+        supported: dict[str, bool] = {}
+        for citation in citations:
+            chunk = draft.evidence.chunk(citation.marker)
+            score = judge.support(citation.sentence, chunk.text if chunk else citation.quote, question)
+            checked = _with_support(citation, score)
+            supported[citation.sentence] = supported.get(citation.sentence, False) or bool(checked.supported)
+        return all(supported.values())
 
     def _escalate(
         self,

@@ -174,6 +174,40 @@ def test_refusal_escalates_to_chain_of_agents_and_only_the_final_answer_streams(
     assert REFUSAL not in "".join(streamed)
 
 
+@pytest.mark.parametrize("route", ["chain of agents", "wider"])
+def test_an_escalated_answer_its_citations_do_not_support_leaves_the_refusal_standing(
+    big_corpus: Corpus, route: str
+) -> None:
+    copies: list[str] = []
+
+    def reply(messages) -> str:
+        prompt = str(messages[-1].content)
+        if is_judge(messages):
+            return "no"
+        if "Copy, word for word" in prompt:
+            # the first retrieval finds nothing; the wider one copies an unrelated sentence
+            copies.append(prompt)
+            if len(copies) == 1:
+                return "NONE"
+            block = prompt.split("[S1]", 1)[1].split("\n[S", 1)[0]
+            return "[S1] " + block.split(".")[0].split("\n")[-1].strip() + "."
+        if "Write the new facts from part" in prompt:
+            return "The price is 40 dollars [S1]."
+        return "It costs 40 dollars [S1]."
+
+    _chat, backend = scripted(reply=reply, window=8192)
+    backend.prior = Speed(5000, 80) if route == "chain of agents" else Speed(prefill=30, decode=5)
+    streamed: list[str] = []
+    options = AskOptions(strategy="auto", k=4, verify=False)
+    answer = Answerer(ShapedCorpus(big_corpus, CONCENTRATED), backend, options=options).ask(
+        "What does the guide cost?", on_token=streamed.append
+    )
+    assert answer.refused and answer.strategy == "retrieve_reason" and answer.citations == []
+    assert any("not supported by its own citations, so the refusal stands" in e for e in answer.trace.events)
+    assert any(c.role == "judge" for c in answer.trace.calls)  # checked even with verify off
+    assert "".join(streamed).strip() == REFUSAL  # the guess was never shown
+
+
 class CountingChat(ScriptedChat):
     """Records each prompt's size in the backend's own count."""
 
