@@ -290,6 +290,20 @@ class ChatLlamaCpp(BaseChatModel):
                     if llama.n_tokens
                     else 0
                 )
+            # what was reused is known before the first token: said now, so that a caller that
+            # stops reading early (a looping answer) still knows it
+            yield ChatGenerationChunk(
+                message=AIMessageChunk(
+                    content="",
+                    response_metadata={"prefix": lookup.as_dict()} if lookup is not None else {},
+                    usage_metadata={
+                        "input_tokens": len(prompt_tokens),
+                        "output_tokens": 0,
+                        "total_tokens": len(prompt_tokens),
+                        "input_token_details": {"cache_read": cached},
+                    },
+                )
+            )
             first: float | None = None
             produced = 0
             try:
