@@ -35,7 +35,14 @@ from core.errors import LongqaError
 log = logging.getLogger(__name__)
 
 TokenSink = Callable[[str], None]
-_KINDS = {"answer": "answer", "reason": "answer", "manager": "answer", "worker": "notes", "retrieve": "facts"}
+_KINDS = {
+    "answer": "answer",
+    "reason": "answer",
+    "manager": "answer",
+    "worker": "notes",
+    "retrieve": "facts",
+    "short": "short",
+}
 _STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")  # the openai client's, before the server's words
 
 

@@ -21,6 +21,7 @@ from agents.injection import find, obeyed
 from agents.judge import Judge
 from agents.prompts import REFUSAL
 from agents.router import Decision, plan_chain, route
+from agents.short_answer import short_answer
 from agents.strategies import STRATEGIES, Context, Draft
 from agents.strategies.registry import ESCALATED, WIDENED, StrategyName, label, strategy_name
 from core.errors import LongqaError
@@ -259,6 +260,10 @@ class Answerer:
             text, citations, unsupported = _strict(draft, citations)
             removed += unsupported
             refused = not citations
+        short = ""
+        if not refused:
+            status("picking out the short answer")
+            short = short_answer(question, text, Caller(self.backend, trace))
         return Answer(
             question=question,
             text=text,
@@ -267,6 +272,7 @@ class Answerer:
             refused=refused,
             trace=trace,
             removed_sentences=removed,
+            short=short,
         )
 
 

@@ -128,4 +128,17 @@ JUDGE = ChatPromptTemplate.from_messages(
 """Support judge; ``context`` is empty or 'The claim answers the question: …' and a blank line.
 Returns: 'yes' or 'no' (its first token's probabilities are read when available)."""
 
+SHORT = ChatPromptTemplate.from_messages(
+    [
+        ("system", "You reduce an answer to its key value or phrase."),
+        (
+            "human",
+            "Question: {question}\nAnswer: {answer}\n\nWrite only the key value or phrase of the answer: "
+            "a number with its unit, a name, an option, a version, or a few words. No sentence, no "
+            "[S#] marker, nothing else.",
+        ),
+    ]
+)
+"""Short answer. Returns: the key value or phrase of an answer already written (no documents)."""
+
 NO_NOTES = "(none yet)"

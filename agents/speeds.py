@@ -36,7 +36,7 @@ _SPREAD = 2_500  # the fit needs samples whose contexts differ by at least this 
 _DEFAULT_LOAD = 400e6  # bytes per second reading a stored prefix state (a laptop SSD, cold)
 # tokens a call writes before anything was measured: an answer of one to three sentences, a
 # worker's new facts (often NONE), the facts the retrieve step copies
-WRITTEN = {"answer": 80.0, "notes": 60.0, "facts": 150.0}
+WRITTEN = {"answer": 80.0, "notes": 60.0, "facts": 150.0, "short": 6.0}
 
 
 @dataclass

@@ -157,6 +157,8 @@ def print_citations(answer: Answer) -> None:
     if answer.refused:
         out.print("[yellow]The documents do not contain the answer.[/]")
     else:
+        if getattr(answer, "short", ""):
+            out.print(Text.assemble(("In short: ", "bold"), literal(answer.short)))
         if verdict in _VERDICT_LINES:
             line, style = _VERDICT_LINES[verdict]
             out.print(Text(line, style=style))

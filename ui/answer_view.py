@@ -88,6 +88,8 @@ def render_answer(collection: Collection, message: Message) -> None:
         st.markdown(text)
         if answer.verdict == "partly supported":
             st.caption(PARTLY_SUPPORTED)
+    if answer.short and not answer.refused:
+        st.markdown(f"**In short:** {markup.escape(answer.short)}")
     if answer.removed_sentences:
         n = len(answer.removed_sentences)
         st.caption(

@@ -156,12 +156,14 @@ def render_markdown(results: Sequence[QuestionResult], summary: Summary, meta: R
         f"- Strategies: {', '.join(c.strategy for c in summary.by_strategy)}",
         *(f"- {note}" for note in meta.notes),
         "",
-        "Each figure is a mean with, in brackets, the number of questions behind it. EM, F1 and "
-        "gold in answer (a gold answer appears in the answer, as whole words; not a DESIGN metric) "
-        "are over answerable questions; refusal accuracy over every answered question; citation "
-        "recall and precision (ALCE, judged by the judge above) over answers that were not refused; "
-        "evidence hit over questions with gold evidence; cost over answered questions. Citation F1 "
-        "is 2PR/(P+R) of the means. Questions that failed are counted as errors only.",
+        "Each figure is a mean with, in brackets, the number of questions behind it. EM (the short "
+        "answer equals a gold answer, normalised as SQuAD does) and F1 (their word overlap) score "
+        "the short answer, the key value or phrase picked out of the answer; gold in answer (a "
+        "gold answer appears in the whole answer, as whole words; not a DESIGN metric) the whole "
+        "answer. All three are over answerable questions; refusal accuracy over every answered "
+        "question; citation recall and precision (ALCE, judged by the judge above) over answers "
+        "that were not refused; evidence hit over questions with gold evidence; cost over answered "
+        "questions. Citation F1 is 2PR/(P+R) of the means. Questions that failed are counted as errors only.",
         "",
         f"Refused answers left out of the citation metrics: {refused or 'none'}.",
         "",

@@ -38,6 +38,7 @@ class QuestionResult:
     golds: tuple[str, ...]
     gold_evidence: tuple[GoldEvidence, ...] = ()
     answer: str | None = None  # None when the question failed
+    short: str | None = None  # the answer's key value or phrase (what EM and F1 score)
     refused: bool | None = None
     citations: tuple[dict[str, Any], ...] = ()  # as Answer.to_dict() writes them
     trace: dict[str, Any] = field(default_factory=dict)  # strategy that answered, router's decision…
@@ -83,6 +84,7 @@ def score(
     return replace(
         base,
         answer=answer.text,
+        short=answer.short,
         refused=answer.refused,
         citations=citations,
         trace={
@@ -90,8 +92,8 @@ def score(
             **{k: data["trace"][k] for k in ("decision", "reason", "events")},
         },
         cost=Cost.from_dict(data["cost"]),
-        em=metrics.exact_match(answer.text, item.answers),
-        f1=metrics.f1(answer.text, item.answers),
+        em=metrics.exact_match(answer.short or answer.text, item.answers),
+        f1=metrics.f1(answer.short or answer.text, item.answers),
         contains=metrics.answer_contains(answer.text, item.answers),
         refusal_correct=metrics.refusal_correct(answer.refused, item.answers),
         evidence_hit=metrics.evidence_hit(spans, item.evidence),

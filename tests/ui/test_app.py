@@ -72,7 +72,7 @@ def test_create_upload_ask_then_open_a_pdf_citation_shows_the_highlighted_page(u
     trace = next(e for e in at.expander if e.label == "How this answer was made")
     assert "Read everything at once" in trace.markdown[0].value
     calls = trace.dataframe[-1].value
-    assert list(calls["role"]) == ["answer", "judge"] and calls["prompt tokens"].min() > 0
+    assert list(calls["role"]) == ["answer", "judge", "short"] and calls["prompt tokens"].min() > 0
 
 
 def test_a_code_citation_shows_numbered_lines_with_the_cited_ones_marked(
