@@ -42,7 +42,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 eval: $(STAMP)
-	$(BIN)/longqa eval examples/eval.jsonl --out .longqa/eval-report
+	$(BIN)/longqa eval examples/eval.jsonl --out .longqa/eval-report --warm
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
