@@ -24,7 +24,8 @@ from app.settings import Settings, load_settings
 from core.errors import LongqaError
 from retrieval.indexer import IngestReport, Progress
 from retrieval.manifest import MANIFEST
-from retrieval.store import DocumentInfo, Index
+from retrieval.rows import DocumentInfo
+from retrieval.store import Index
 
 INDEX = "index"
 FILES = "files"

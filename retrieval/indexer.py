@@ -24,7 +24,8 @@ from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, shown, walk
 from retrieval import vectors
 from retrieval.embeddings import Embedder
 from retrieval.manifest import IndexConfig
-from retrieval.store import Index, KnownFile
+from retrieval.rows import KnownFile
+from retrieval.store import Index
 from retrieval.writer import DocumentNotStored, NewDocument, Writer
 
 Status = Literal["ingested", "unchanged", "skipped", "failed", "removed"]

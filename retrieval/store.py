@@ -26,9 +26,7 @@ import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
@@ -44,6 +42,7 @@ from retrieval.manifest import (
     read_manifest,
     write_manifest,
 )
+from retrieval.rows import DocumentInfo, KnownFile
 from retrieval.writer import Writer, connect_writer, read_generation, rollback
 
 log = logging.getLogger(__name__)
@@ -59,33 +58,6 @@ DERIVED_NOT_WRITTEN = (
     "the index is saved; its search files could not be written ({reason}): "
     "they will be rebuilt from the database on next use"
 )
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    """One indexed file, without its text."""
-
-    row: int
-    root: str
-    path: str
-    source: str
-    doc_id: str
-    kind: str
-    language: str | None
-    pages: int
-    title: str | None
-    notes: tuple[str, ...]
-    size: int
-    chunks: int
-    tokens: int
-
-
-class KnownFile(NamedTuple):
-    """An indexed file as an ingest compares it with the folder: its root, hash and row."""
-
-    root: str
-    doc_id: str
-    row: int
 
 
 class Index:

@@ -23,8 +23,9 @@ from retrieval import store as store_module
 from retrieval import vectors
 from retrieval.indexer import embedding_text, ingest
 from retrieval.manifest import IndexConfig, IndexMismatchError, StoreError
+from retrieval.rows import DocumentInfo, KnownFile
 from retrieval.search import HybridSearcher
-from retrieval.store import DocumentInfo, Index, KnownFile
+from retrieval.store import Index
 from retrieval.writer import DocumentNotStored, NewDocument
 from tests.conftest import ROOT, HashEmbedder
 
