@@ -45,6 +45,14 @@ def evaluate(
         bool,
         typer.Option("--warm", help="Read each collection ahead (as longqa warm) before its first question."),
     ] = False,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            "--pairs",
+            help="With --calibrate-judge: your own labelled pairs (JSONL: claim, passage, supported, "
+            "optional question and split).",
+        ),
+    ] = None,
 ) -> None:
     """Score answer accuracy, citation faithfulness and cost per strategy; write a report."""
     from app.evaluation.runner import run_evaluation
@@ -52,8 +60,10 @@ def evaluate(
     settings = load_settings(model=model, judge=judge, prefer=prefer, context_window=context_window)
     if out_dir.exists() and not out_dir.is_dir():
         raise LongqaError(f"--out {out_dir}: is a file; the report needs a folder")
+    if pairs is not None and not calibrate_judge:
+        raise LongqaError("--pairs goes with --calibrate-judge")
     if calibrate_judge:
-        _calibrate_judge(settings, out_dir)
+        _calibrate_judge(settings, out_dir, pairs)
         return
     if dataset is None:
         raise LongqaError("give a dataset file (or --calibrate-judge)")
@@ -73,17 +83,23 @@ def evaluate(
     print_eval_summary(folder)
 
 
-def _calibrate_judge(settings: Settings, out_dir: Path) -> None:
-    """Measure the judge (``--judge``, else ``--model``) on the hand-labelled pairs; kept in ``out_dir``."""
+def _calibrate_judge(settings: Settings, out_dir: Path, pairs: Path | None) -> None:
+    """Measure the judge (``--judge``, else ``--model``) on the hand-labelled pairs (the packaged
+    ones, or ``pairs``, checked before any model loads); kept in ``out_dir``."""
     from agents.answer import Trace
     from agents.calls import Caller
     from agents.judge import Judge
+    from app.evaluation.calibration import FIXTURE, load_pairs
     from app.evaluation.runner import calibration_for
+
+    pairs = pairs or FIXTURE
+    read_text(pairs, "pairs")  # readable UTF-8, or one line saying why
+    load_pairs(pairs)  # every pair well-formed, or the first bad one named
 
     spec = settings.judge or settings.model
     judge_model = Judge(Caller(components.backend(settings, spec), Trace()))
     err.print(literal(f"calibrating {spec} on the hand-labelled pairs …"))
-    calibration = calibration_for(judge_model, out_dir)
+    calibration = calibration_for(judge_model, out_dir, pairs=pairs)
     out.print(literal(f"judge {calibration.judge}: {calibration.line()}"))
 
 

@@ -1,17 +1,22 @@
 """How far the entailment judge can be trusted: its accuracy on hand-labelled pairs.
 
-``judge_calibration.jsonl`` (beside this module) holds (question, claim, passage, supported?)
-pairs written from real passages of ``examples/`` (each with its ``source``: file and page or
-lines), about half supported, with hard negatives: a number changed, a negation, a claim about a
-neighbouring option, a claim only partly supported (which counts as not supported). The judge's
-score is read at the same threshold the metrics use; a judge that gives no usable answer counts as
-saying "not supported".
+``judge_pairs.jsonl`` (beside this module) holds (question, claim, passage, supported?) pairs
+written from real passages of ``examples/`` and from real answers longqa gave (each with its
+``source``: file and page or lines, and its ``kind``), about 40% supported, with hard negatives:
+a number or an option changed, a negation, a neighbouring parameter, a claim only partly
+supported (which counts as not supported), a claim whose support sits in another chunk. Each
+pair is in the ``dev`` part (to tune a judge on) or the ``held`` part (only ever scored): a
+calibration scores the held part when the file has one, every pair otherwise. The judge's score
+is read at the same threshold the metrics use; a judge that gives no usable answer counts as
+saying "not supported". Each figure comes with its 95% Wilson interval.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ConfigDict, StrictBool, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
@@ -22,7 +27,7 @@ from app.evaluation.entailment import THRESHOLD
 from app.records import problem
 from core.errors import LongqaError
 
-FIXTURE = Path(__file__).with_name("judge_calibration.jsonl")
+FIXTURE = Path(__file__).with_name("judge_pairs.jsonl")
 
 Scorer = Callable[[str, str, str | None], float | None]  # (claim, passage, question) -> P(yes)
 
@@ -36,6 +41,8 @@ class CalibrationPair:
     supported: StrictBool  # true or false, not 1 or "yes"
     question: str | None = None
     source: GoldEvidence | None = None
+    split: Literal["dev", "held"] | None = None  # tuned on, or only ever scored
+    kind: str | None = None  # supported, number_changed, negation, ...
 
 
 @dataclass(frozen=True, config=ConfigDict(extra="ignore"))  # read back from a run's calibration.json
@@ -51,18 +58,35 @@ class Calibration:
     unanswered: int
     threshold: float
     scores: tuple[float | None, ...]
+    # 95% Wilson intervals of accuracy, precision and recall (None where the figure is)
+    accuracy_ci: tuple[float, float] | None = None
+    precision_ci: tuple[float, float] | None = None
+    recall_ci: tuple[float, float] | None = None
 
     def line(self) -> str:
         """One line for a report header."""
 
-        def show(value: float | None) -> str:
-            return "n/a" if value is None else f"{value:.2f}"
+        def show(value: float | None, interval: tuple[float, float] | None) -> str:
+            if value is None:
+                return "n/a"
+            return f"{value:.2f}" + (f" [{interval[0]:.2f}–{interval[1]:.2f}]" if interval else "")
 
         return (
-            f"accuracy {self.accuracy:.2f} on {self.n} hand-labelled pairs ({self.fixture}); "
-            f"precision {show(self.precision)}, recall {show(self.recall)}, "
-            f"{self.unanswered} unanswered, threshold {self.threshold:g}"
+            f"accuracy {show(self.accuracy, self.accuracy_ci)} on {self.n} hand-labelled pairs "
+            f"({self.fixture}); precision {show(self.precision, self.precision_ci)}, "
+            f"recall {show(self.recall, self.recall_ci)}, {self.unanswered} unanswered, "
+            f"threshold {self.threshold:g}"
         )
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The 95% Wilson score interval of k successes in n trials (None when n is 0)."""
+    if n == 0:
+        return None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
 
 
 _PAIR = TypeAdapter(CalibrationPair)
@@ -106,9 +130,22 @@ def calibrate(
         unanswered=sum(s is None for s in scores),
         threshold=threshold,
         scores=scores,
+        accuracy_ci=wilson(hits, len(pairs)),
+        precision_ci=wilson(true_yes, sum(said)),
+        recall_ci=wilson(true_yes, sum(labels)),
     )
 
 
+def held_back(pairs: Sequence[CalibrationPair]) -> list[CalibrationPair]:
+    """The pairs a calibration scores: the held-back part where the file has one, else all."""
+    held = [p for p in pairs if p.split == "held"]
+    return held or list(pairs)
+
+
 def calibrate_judge(judge: Judge, path: Path = FIXTURE) -> Calibration:
-    """The calibration of a real judge on the fixture (one short model call per pair)."""
-    return calibrate(judge.support, load_pairs(path), judge=judge.spec, fixture=Path(path).name)
+    """The calibration of a real judge on the held-back pairs of ``path`` (one short model call
+    per pair)."""
+    pairs = load_pairs(path)
+    scored = held_back(pairs)
+    name = Path(path).name + (", held-back part" if len(scored) < len(pairs) else "")
+    return calibrate(judge.support, scored, judge=judge.spec, fixture=name)

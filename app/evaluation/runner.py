@@ -26,7 +26,7 @@ from agents.judge import Judge
 from agents.orchestrator import Answerer, AskOptions
 from agents.strategies.registry import StrategyName, strategy_name
 from app import components, journal
-from app.evaluation.calibration import Calibration, calibrate_judge
+from app.evaluation.calibration import FIXTURE, Calibration, calibrate_judge
 from app.evaluation.dataset import EvalItem, load_dataset
 from app.evaluation.entailment import JudgeEntails
 from app.evaluation.importers import convert
@@ -104,19 +104,22 @@ def _verdict(result: QuestionResult) -> str:
     return "correct" if result.contains else "not correct"
 
 
-def calibration_for(judge: Judge, out: Path, progress: Progress | None = None) -> Calibration:
-    """The judge's calibration, measured once per judge spec and kept in ``out``."""
+def calibration_for(
+    judge: Judge, out: Path, progress: Progress | None = None, pairs: Path = FIXTURE
+) -> Calibration:
+    """The judge's calibration on ``pairs``, measured once per judge spec and pairs file and kept
+    in ``out``."""
     path = out / CALIBRATION
     if path.exists():
         try:
             cached = _CALIBRATION.validate_json(path.read_bytes())
-            if cached.judge == judge.spec:
+            if cached.judge == judge.spec and cached.fixture.split(",")[0] == pairs.name:
                 return cached
         except ValueError:
             log.warning("ignoring unreadable %s", path)
     if progress:
         progress("calibrate", 0, 1, f"calibrating the judge {judge.spec}")
-    calibration = calibrate_judge(judge)
+    calibration = calibrate_judge(judge, pairs)
     out.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_CALIBRATION.dump_json(calibration, indent=2))
     return calibration

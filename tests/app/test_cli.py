@@ -236,3 +236,35 @@ def test_an_unknown_choice_is_one_line_naming_the_valid_values(
     assert status == 2 and len(lines) == 1, stderr
     assert lines[0].startswith(f"error: setting {option.removeprefix('--')}: unknown "), lines[0]
     assert f"{value!r}: use " in lines[0] and all(name in lines[0] for name in valid), lines[0]
+
+
+def test_calibrate_judge_on_your_own_pairs_checks_them_before_any_model_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr(components, "backend", no_model)
+    pairs = tmp_path / "mine.jsonl"
+    pairs.write_text('{"claim": "c", "passage": "p", "supported": true}\n{"claim": "c"}\n')
+    assert run(["eval", "--calibrate-judge", "--pairs", str(pairs), "--out", str(tmp_path / "ev")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {pairs}:2: not a calibration pair: missing 'passage'"
+    assert run(["eval", "--pairs", str(pairs)]) == 2
+    assert capsys.readouterr().err.strip() == "error: --pairs goes with --calibrate-judge"
+
+
+def test_calibrate_judge_on_your_own_pairs_scores_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, backend = scripted(reply=lambda m: "yes")
+    monkeypatch.setattr(components, "backend", lambda settings, spec=None: backend)
+    pairs = tmp_path / "mine.jsonl"
+    pairs.write_text(
+        '{"claim": "a", "passage": "p", "supported": true}\n'
+        '{"claim": "b", "passage": "p", "supported": false}\n'
+    )
+    assert run(["eval", "--calibrate-judge", "--pairs", str(pairs), "--out", str(tmp_path / "ev")]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "judge test:scripted: accuracy 0.50 [0.09–0.91] on 2 hand-labelled pairs (mine.jsonl); "
+        "precision 0.50 [0.09–0.91], recall 1.00 [0.21–1.00], 0 unanswered, threshold 0.5"
+    )

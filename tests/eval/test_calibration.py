@@ -10,7 +10,15 @@ import pytest
 from agents.answer import Trace
 from agents.calls import Caller
 from agents.judge import Judge
-from app.evaluation.calibration import FIXTURE, CalibrationPair, calibrate, calibrate_judge, load_pairs
+from app.evaluation.calibration import (
+    FIXTURE,
+    CalibrationPair,
+    calibrate,
+    calibrate_judge,
+    held_back,
+    load_pairs,
+    wilson,
+)
 from app.evaluation.entailment import JudgeEntails
 from core.errors import LongqaError
 from ingest.pdf import normalize_page_text
@@ -39,12 +47,12 @@ def test_every_passage_is_real_text_from_the_examples() -> None:
                 raw = pdf[pair.source.page - 1].get_textpage().get_text_range()
                 pages[key] = " ".join(normalize_page_text(raw)[0].split())
                 pdf.close()
-            assert pair.passage in pages[key], pair.claim
+            assert " ".join(pair.passage.split()) in pages[key], pair.claim  # as indexed, spacing aside
         else:
             assert pair.source.lines is not None
             first, last = pair.source.lines
             lines = path.read_text(encoding="utf-8").split("\n")[first - 1 : last]
-            assert pair.passage == "\n".join(lines), pair.claim
+            assert pair.passage.split() == "\n".join(lines).split(), pair.claim  # spacing aside
 
 
 @pytest.mark.parametrize(
@@ -93,8 +101,8 @@ def test_calibration_compares_thresholded_scores_with_labels() -> None:
     assert calibration.recall == pytest.approx(2 / 3)  # of c1, c2, c3
     assert asked[-1] == ("c5", "p", "q5")
     assert calibration.line() == (
-        "accuracy 0.60 on 5 hand-labelled pairs (judge_calibration.jsonl); precision 0.67, "
-        "recall 0.67, 1 unanswered, threshold 0.5"
+        "accuracy 0.60 [0.23–0.88] on 5 hand-labelled pairs (judge_pairs.jsonl); precision 0.67 "
+        "[0.21–0.94], recall 0.67 [0.21–0.94], 1 unanswered, threshold 0.5"
     )
 
 
@@ -121,10 +129,30 @@ def test_judge_entails_reads_the_real_judge_at_the_threshold_with_the_question()
     assert all("The claim answers the question: What is asked?" in text for text in chat.texts())
 
 
-def test_calibrate_judge_runs_a_real_judge_over_the_fixture() -> None:
+def test_the_fixture_has_a_development_part_and_a_held_back_part_of_every_kind() -> None:
+    pairs = load_pairs()
+    assert len(pairs) >= 120 and {p.split for p in pairs} == {"dev", "held"}
+    held = held_back(pairs)
+    assert 0.3 <= len(held) / len(pairs) <= 0.5 and all(p.split == "held" for p in held)
+    for split in ("dev", "held"):
+        part = [p for p in pairs if p.split == split]
+        kinds = {p.kind for p in part}
+        assert {"supported", "number_changed", "option_changed", "negation", "partly_supported"} <= kinds
+        assert 0.3 <= sum(p.supported for p in part) / len(part) <= 0.6
+
+
+def test_wilson_intervals() -> None:
+    assert wilson(0, 0) is None
+    assert wilson(9, 10) == pytest.approx((0.5958, 0.9821), abs=1e-4)
+    low, high = wilson(90, 100)  # type: ignore[misc]
+    assert low < 0.9 < high and high - low < 0.13
+
+
+def test_calibrate_judge_scores_only_the_held_back_part() -> None:
     _chat, backend = scripted(reply=lambda m: "yes")
     calibration = calibrate_judge(Judge(Caller(backend, Trace())))
-    pairs = load_pairs()
+    pairs = held_back(load_pairs())
+    assert calibration.fixture == "judge_pairs.jsonl, held-back part"
     assert calibration.judge == "test:scripted" and calibration.n == len(pairs)
     assert calibration.accuracy == pytest.approx(sum(p.supported for p in pairs) / len(pairs))
     assert calibration.recall == 1.0
