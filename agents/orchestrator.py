@@ -184,14 +184,21 @@ class Answerer:
         citations = resolve(draft, self.corpus, Trace())  # counted once, when the answer is finished
         if not citations:
             return False
-        judge = Judge(Caller(self.judge_backend, trace))
         supported: dict[str, bool] = {}
+        for citation in self._judged(question, draft, citations, trace):
+            supported[citation.sentence] = supported.get(citation.sentence, False) or bool(citation.supported)
+        return all(supported.values())
+
+    def _judged(self, question: str, draft: Draft, citations: list[Citation], trace: Trace) -> list[Citation]:
+        """The citations with the judge's support for their sentences, read against the cited
+        chunk (its quote where the chunk is not shown)."""
+        judge = Judge(Caller(self.judge_backend, trace))
+        checked = []
         for citation in citations:
             chunk = draft.evidence.chunk(citation.marker)
-            score = judge.support(citation.sentence, chunk.text if chunk else citation.quote, question)
-            checked = _with_support(citation, score)
-            supported[citation.sentence] = supported.get(citation.sentence, False) or bool(checked.supported)
-        return all(supported.values())
+            support = judge.support(citation.sentence, chunk.text if chunk else citation.quote, question)
+            checked.append(_with_support(citation, support))
+        return checked
 
     def _escalate(
         self,
@@ -249,13 +256,7 @@ class Answerer:
         text = draft.text.strip()
         if citations and options.verify:
             status(f"checking {len(citations)} citation(s) with {self.judge_backend.spec}")
-            judge = Judge(Caller(self.judge_backend, trace))
-            checked = []
-            for citation in citations:
-                chunk = draft.evidence.chunk(citation.marker)
-                support = judge.support(citation.sentence, chunk.text if chunk else citation.quote, question)
-                checked.append(_with_support(citation, support))
-            citations = checked
+            citations = self._judged(question, draft, citations, trace)
         if options.strict and not refused:
             text, citations, unsupported = _strict(draft, citations)
             removed += unsupported
