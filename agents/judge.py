@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import Protocol
 
 from agents.calls import Caller
 from agents.prompts import JUDGE
@@ -33,6 +34,15 @@ def yes_probability(top_logprobs: list[dict], text: str) -> float | None:
     if first in _NO:
         return 0.0
     return None
+
+
+class Supports(Protocol):
+    """A support judge: ``Judge`` (the plain yes/no) or ``agents.support.SupportJudge`` (the default)."""
+
+    @property
+    def spec(self) -> str: ...
+
+    def support(self, claim: str, passage: str, question: str | None = None) -> float | None: ...
 
 
 class Judge:

@@ -18,12 +18,12 @@ from agents.calls import Caller, TokenSink
 from agents.citations import Sentence, cite, is_refusal, parse_markers
 from agents.corpus import Corpus
 from agents.injection import find, obeyed
-from agents.judge import Judge
 from agents.prompts import REFUSAL
 from agents.router import Decision, plan_chain, route
 from agents.short_answer import short_answer
 from agents.strategies import STRATEGIES, Context, Draft
 from agents.strategies.registry import ESCALATED, WIDENED, StrategyName, label, strategy_name
+from agents.support import support_judge
 from core.errors import LongqaError
 
 
@@ -192,7 +192,7 @@ class Answerer:
     def _judged(self, question: str, draft: Draft, citations: list[Citation], trace: Trace) -> list[Citation]:
         """The citations with the judge's support for their sentences, read against the cited
         chunk (its quote where the chunk is not shown)."""
-        judge = Judge(Caller(self.judge_backend, trace))
+        judge = support_judge(Caller(self.judge_backend, trace))
         checked = []
         for citation in citations:
             chunk = draft.evidence.chunk(citation.marker)

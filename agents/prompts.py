@@ -128,6 +128,20 @@ JUDGE = ChatPromptTemplate.from_messages(
 """Support judge; ``context`` is empty or 'The claim answers the question: …' and a blank line.
 Returns: 'yes' or 'no' (its first token's probabilities are read when available)."""
 
+CLOZE = ChatPromptTemplate.from_messages(
+    [
+        ("system", "You fill in a blank from a passage. Answer with the missing words only."),
+        (
+            "human",
+            'Passage:\n"""\n{passage}\n"""\n\nSentence with a blank: {cloze}\n\n'
+            "What does the passage say goes in the blank ___? Answer with the missing words only, "
+            "copied from the passage.",
+        ),
+    ]
+)
+"""Support judge's cloze step over a claim's evidence sentences: the claim with one fact blanked
+(``agents.claims.blank``). Returns: the missing words."""
+
 SHORT = ChatPromptTemplate.from_messages(
     [
         ("system", "You reduce an answer to its key value or phrase."),

@@ -88,7 +88,7 @@ def _calibrate_judge(settings: Settings, out_dir: Path, pairs: Path | None) -> N
     ones, or ``pairs``, checked before any model loads); kept in ``out_dir``."""
     from agents.answer import Trace
     from agents.calls import Caller
-    from agents.judge import Judge
+    from agents.support import support_judge
     from app.evaluation.calibration import FIXTURE, load_pairs
     from app.evaluation.runner import calibration_for
 
@@ -97,7 +97,7 @@ def _calibrate_judge(settings: Settings, out_dir: Path, pairs: Path | None) -> N
     load_pairs(pairs)  # every pair well-formed, or the first bad one named
 
     spec = settings.judge or settings.model
-    judge_model = Judge(Caller(components.backend(settings, spec), Trace()))
+    judge_model = support_judge(Caller(components.backend(settings, spec), Trace()))
     err.print(literal(f"calibrating {spec} on the hand-labelled pairs …"))
     calibration = calibration_for(judge_model, out_dir, pairs=pairs)
     out.print(literal(f"judge {calibration.judge}: {calibration.line()}"))

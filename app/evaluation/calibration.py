@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import ConfigDict, StrictBool, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
-from agents.judge import Judge
+from agents.judge import Supports
 from app.evaluation.dataset import GoldEvidence
 from app.evaluation.entailment import THRESHOLD
 from app.records import problem
@@ -142,7 +142,7 @@ def held_back(pairs: Sequence[CalibrationPair]) -> list[CalibrationPair]:
     return held or list(pairs)
 
 
-def calibrate_judge(judge: Judge, path: Path = FIXTURE) -> Calibration:
+def calibrate_judge(judge: Supports, path: Path = FIXTURE) -> Calibration:
     """The calibration of a real judge on the held-back pairs of ``path`` (one short model call
     per pair)."""
     pairs = load_pairs(path)

@@ -1,4 +1,4 @@
-"""The entailment judge evaluation uses: agents' ``Judge`` (P(yes) from the model) read at a
+"""The entailment judge evaluation uses: a support judge (P(supported) from the model) read at a
 threshold, with the question shown beside the claim as the product shows it.
 
 A judge that gives no usable answer (None) counts as "not entailed"; such answers are counted so
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agents.judge import Judge
+from agents.judge import Supports
 
 THRESHOLD = 0.5
 
@@ -18,7 +18,7 @@ THRESHOLD = 0.5
 class JudgeEntails:
     """``Entails`` over a real judge for one question: P(supported) >= threshold."""
 
-    judge: Judge
+    judge: Supports
     question: str | None = None
     threshold: float = THRESHOLD
     unanswered: int = 0

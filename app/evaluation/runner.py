@@ -22,9 +22,10 @@ from agents.answer import Trace
 from agents.backends import Backend
 from agents.calls import Caller
 from agents.corpus import Corpus
-from agents.judge import Judge
+from agents.judge import Supports
 from agents.orchestrator import Answerer, AskOptions
 from agents.strategies.registry import StrategyName, strategy_name
+from agents.support import support_judge
 from app import components, journal
 from app.evaluation.calibration import FIXTURE, Calibration, calibrate_judge
 from app.evaluation.dataset import EvalItem, load_dataset
@@ -105,7 +106,7 @@ def _verdict(result: QuestionResult) -> str:
 
 
 def calibration_for(
-    judge: Judge, out: Path, progress: Progress | None = None, pairs: Path = FIXTURE
+    judge: Supports, out: Path, progress: Progress | None = None, pairs: Path = FIXTURE
 ) -> Calibration:
     """The judge's calibration on ``pairs``, measured once per judge spec and pairs file and kept
     in ``out``."""
@@ -158,7 +159,7 @@ def run_evaluation(
         raise LongqaError(f"{dataset}: no questions")
     model = model or components.backend(settings)
     judge_backend = judge_model or (components.backend(settings, settings.judge) if settings.judge else model)
-    judge = Judge(Caller(judge_backend, Trace()))
+    judge = support_judge(Caller(judge_backend, Trace()))
     calibration = calibration_for(judge, out, progress) if calibrate else None
     options = AskOptions(prefer=settings.prefer, k=settings.k, verify=False)
     answering = _Answering(model, judge, options, warm)
@@ -185,7 +186,7 @@ class _Answering:
     collection is read ahead first."""
 
     model: Backend
-    judge: Judge
+    judge: Supports
     options: AskOptions
     warm: bool
 
@@ -288,7 +289,7 @@ def _warm(answerer: Answerer, progress: Progress | None, done: int, total: int) 
 
 
 def _answer_and_score(
-    answerer: Answerer, judge: Judge, item: EvalItem, name: str, options: AskOptions
+    answerer: Answerer, judge: Supports, item: EvalItem, name: str, options: AskOptions
 ) -> QuestionResult:
     try:
         answer = answerer.ask(item.question, options=replace(options, strategy=name))

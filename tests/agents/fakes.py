@@ -60,4 +60,14 @@ def is_short(messages: list[BaseMessage]) -> bool:
 
 
 def is_judge(messages: list[BaseMessage]) -> bool:
+    """A support judge's call: its yes/no, or its cloze step (``agents.support``), which a scripted
+    "yes" or "no" answers with no fact, so that the cloze vetoes nothing."""
+    return is_yes_no(messages) or is_cloze(messages)
+
+
+def is_yes_no(messages: list[BaseMessage]) -> bool:
     return "Does the passage support the claim?" in str(messages[-1].content)
+
+
+def is_cloze(messages: list[BaseMessage]) -> bool:
+    return "Sentence with a blank:" in str(messages[-1].content)

@@ -148,16 +148,26 @@ def test_never_over_budget_while_a_strategy_within_it_exists(
         assert "over the" in decision.reason
 
 
+def _first_sentence(prompt: str) -> str:
+    """The first line of some words in the [S1] block of a prompt: a claim the block really states."""
+    block = prompt.split("[S1]", 1)[1].split("\n[S", 1)[0]
+    return next(line.strip() for line in block.split("\n")[1:] if len(line.split()) >= 4)
+
+
 def test_refusal_escalates_to_chain_of_agents_and_only_the_final_answer_streams(big_corpus: Corpus) -> None:
+    stated: list[str] = []
+
     def reply(messages) -> str:
         prompt = str(messages[-1].content)
         if "Copy, word for word" in prompt:
             return "NONE"
         if "Write the new facts from part" in prompt:
-            return "The guide lists FASTA and SSEARCH [S1]."
+            if "[S1]" in prompt and not stated:
+                stated.append(_first_sentence(prompt))
+            return f"{stated[0]} [S1]" if stated else "NONE"
         if is_judge(messages):
             return "yes"
-        return "It lists FASTA and SSEARCH [S1]."
+        return f"{stated[0]} [S1]"
 
     _chat, backend = scripted(reply=reply, window=8192)
     backend.prior = Speed(5000, 80)
@@ -170,7 +180,7 @@ def test_refusal_escalates_to_chain_of_agents_and_only_the_final_answer_streams(
     assert any("escalated to chain_of_agents" in e for e in answer.trace.events)
     roles = [c.role for c in answer.trace.calls]
     assert roles[0] == "retrieve" and any(r.startswith("worker") for r in roles) and "manager" in roles
-    assert "".join(streamed).strip() == "It lists FASTA and SSEARCH [S1]."
+    assert "".join(streamed).strip() == f"{stated[0]} [S1]"
     assert REFUSAL not in "".join(streamed)
 
 
@@ -189,8 +199,7 @@ def test_an_escalated_answer_its_citations_do_not_support_leaves_the_refusal_sta
             copies.append(prompt)
             if len(copies) == 1:
                 return "NONE"
-            block = prompt.split("[S1]", 1)[1].split("\n[S", 1)[0]
-            return "[S1] " + block.split(".")[0].split("\n")[-1].strip() + "."
+            return "[S1] " + _first_sentence(prompt)
         if "Write the new facts from part" in prompt:
             return "The price is 40 dollars [S1]."
         return "It costs 40 dollars [S1]."
@@ -203,8 +212,8 @@ def test_an_escalated_answer_its_citations_do_not_support_leaves_the_refusal_sta
         "What does the guide cost?", on_token=streamed.append
     )
     assert answer.refused and answer.strategy == "retrieve_reason" and answer.citations == []
+    # judged even with verify off: "40 dollars" is in no sentence of the cited chunk
     assert any("not supported by its own citations, so the refusal stands" in e for e in answer.trace.events)
-    assert any(c.role == "judge" for c in answer.trace.calls)  # checked even with verify off
     assert "".join(streamed).strip() == REFUSAL  # the guess was never shown
 
 

@@ -173,7 +173,7 @@ def test_judge_verdicts_and_strict_mode(small_corpus: Corpus) -> None:
     def reply(messages) -> str:
         prompt = str(messages[-1].content)
         if is_judge(messages):
-            return "yes" if "50 MB" in prompt.split("Claim:")[1] else "no"
+            return "yes" if "50 MB" in prompt.rsplit('"""', 1)[1] else "no"  # the claim, after the passage
         return "It needs 50 MB of disk space [S1]. It also needs 4 GB of RAM [S1]. It is fast."
 
     _chat, backend = scripted(reply=reply)
@@ -183,7 +183,9 @@ def test_judge_verdicts_and_strict_mode(small_corpus: Corpus) -> None:
     assert judged == {"It needs 50 MB of disk space.": True}
     assert answer.removed_sentences == ["It also needs 4 GB of RAM.", "It is fast."]
     assert answer.text == "It needs 50 MB of disk space [S1]."
-    assert [c.role for c in answer.trace.calls].count("judge") == 2
+    roles = [c.role for c in answer.trace.calls]
+    assert roles.count("judge") == 1  # "4 GB of RAM" is in no sentence of the chunk: vetoed, not asked
+    assert roles.count("judge cloze") == 1  # the 50 MB claim's number, filled back from its sentence
 
 
 def test_refusal_is_flagged_not_failed(small_corpus: Corpus) -> None:

@@ -260,11 +260,11 @@ def test_calibrate_judge_on_your_own_pairs_scores_them(
     monkeypatch.setattr(components, "backend", lambda settings, spec=None: backend)
     pairs = tmp_path / "mine.jsonl"
     pairs.write_text(
-        '{"claim": "a", "passage": "p", "supported": true}\n'
-        '{"claim": "b", "passage": "p", "supported": false}\n'
+        '{"claim": "It needs 50 MB.", "passage": "Installing needs 50 MB of disk.", "supported": true}\n'
+        '{"claim": "It needs 80 MB.", "passage": "Installing needs 50 MB of disk.", "supported": false}\n'
     )
     assert run(["eval", "--calibrate-judge", "--pairs", str(pairs), "--out", str(tmp_path / "ev")]) == 0
     assert capsys.readouterr().out.strip() == (
-        "judge test:scripted: accuracy 0.50 [0.09–0.91] on 2 hand-labelled pairs (mine.jsonl); "
-        "precision 0.50 [0.09–0.91], recall 1.00 [0.21–1.00], 0 unanswered, threshold 0.5"
+        "judge test:scripted: accuracy 1.00 [0.34–1.00] on 2 hand-labelled pairs (mine.jsonl); "
+        "precision 1.00 [0.21–1.00], recall 1.00 [0.21–1.00], 0 unanswered, threshold 0.5"
     )
