@@ -40,6 +40,7 @@ class Sentence:
 
     text: str
     markers: list[int] = field(default_factory=list)
+    groups: list[tuple[int, int]] = field(default_factory=list)  # its marker groups' offsets in the answer
 
 
 @dataclass
@@ -68,6 +69,7 @@ def parse_markers(answer: str, evidence: Evidence) -> Parsed:
         offset = cursor
         cursor = end
         markers: list[int] = []
+        groups: list[tuple[int, int]] = []
         kept: list[str] = []
         last = 0
         for match in MARKER_GROUP.finditer(raw):
@@ -76,6 +78,8 @@ def parse_markers(answer: str, evidence: Evidence) -> Parsed:
             leading = not "".join(kept).strip() and not raw[last : match.start()].strip()
             kept.append(raw[last : match.start()])
             last = match.end()
+            where = (offset + match.start(), offset + match.end())
+            (pieces[-1].groups if leading and pieces else groups).append(where)
             for number in map(int, _NUMBER.findall(match.group())):
                 if evidence.chunk(number) is None:
                     unknown += 1
@@ -87,7 +91,7 @@ def parse_markers(answer: str, evidence: Evidence) -> Parsed:
         kept.append(raw[last:])
         text = re.sub(r"\s+([.,;:!?])", r"\1", " ".join("".join(kept).split()))
         if text:
-            pieces.append(Sentence(text, markers))
+            pieces.append(Sentence(text, markers, groups))
     return Parsed(pieces, unknown)
 
 

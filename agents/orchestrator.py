@@ -3,7 +3,8 @@
 ``Answerer.ask`` runs the chosen strategy, escalates a retrieve_reason refusal to
 chain_of_agents (auto only), drops the sentences that only obey an instruction found in the
 documents (``agents.injection``), maps ``[S#]`` markers to narrowed citations, judges each
-citation's support, and with ``strict`` removes the sentences no citation supports.
+citation's support, cites again where the collection supports a sentence its citations do not
+(``agents.repair``), and with ``strict`` removes the sentences no citation supports.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from agents.calls import Caller, TokenSink
 from agents.citations import Sentence, cite, is_refusal, parse_markers
 from agents.corpus import Corpus
 from agents.injection import find, obeyed
+from agents.judge import Supports
 from agents.prompts import REFUSAL
+from agents.repair import repair
 from agents.router import Decision, plan_chain, route
 from agents.short_answer import short_answer
 from agents.strategies import STRATEGIES, Context, Draft
@@ -185,14 +188,15 @@ class Answerer:
         if not citations:
             return False
         supported: dict[str, bool] = {}
-        for citation in self._judged(question, draft, citations, trace):
+        judge = support_judge(Caller(self.judge_backend, trace))
+        for citation in self._judged(question, draft, citations, judge):
             supported[citation.sentence] = supported.get(citation.sentence, False) or bool(citation.supported)
         return all(supported.values())
 
-    def _judged(self, question: str, draft: Draft, citations: list[Citation], trace: Trace) -> list[Citation]:
+    @staticmethod
+    def _judged(question: str, draft: Draft, citations: list[Citation], judge: Supports) -> list[Citation]:
         """The citations with the judge's support for their sentences, read against the cited
         chunk (its quote where the chunk is not shown)."""
-        judge = support_judge(Caller(self.judge_backend, trace))
         checked = []
         for citation in citations:
             chunk = draft.evidence.chunk(citation.marker)
@@ -253,10 +257,15 @@ class Answerer:
             draft, removed = _drop_obeyed(draft, trace)
             refused = draft.refused
         citations = [] if refused else resolve(draft, self.corpus, trace)
-        text = draft.text.strip()
         if citations and options.verify:
             status(f"checking {len(citations)} citation(s) with {self.judge_backend.spec}")
-            citations = self._judged(question, draft, citations, trace)
+            judge = support_judge(Caller(self.judge_backend, trace))
+            citations = self._judged(question, draft, citations, judge)
+            if any(c.supported is False for c in citations):
+                status("looking for the passages that support the sentences their citations do not")
+                fixed = repair(question, draft.text, draft.evidence, citations, self.corpus, judge, trace)
+                draft, citations = dataclasses.replace(draft, text=fixed.text), fixed.citations
+        text = draft.text.strip()
         if options.strict and not refused:
             text, citations, unsupported = _strict(draft, citations)
             removed += unsupported
