@@ -36,6 +36,11 @@ class Evidence:
             self.by_marker[number] = chunk
         return self._marker_of[chunk.chunk_id]
 
+    def pin(self, marker: int, chunk: Chunk) -> None:
+        """Number ``chunk`` as ``marker``: an answer read back keeps the markers it was given."""
+        self._marker_of[chunk.chunk_id] = marker
+        self.by_marker[marker] = chunk
+
     def render(self, chunks: Iterable[Chunk]) -> str:
         return "\n\n".join(block_text(self.marker(c), c) for c in chunks)
 

@@ -19,9 +19,8 @@ from agents.calls import Caller, TokenSink
 from agents.citations import Sentence, cite, is_refusal, parse_markers
 from agents.corpus import Corpus
 from agents.injection import find, obeyed
-from agents.judge import Supports
 from agents.prompts import REFUSAL
-from agents.repair import repair
+from agents.repair import judged, repair
 from agents.router import Decision, plan_chain, route
 from agents.short_answer import short_answer
 from agents.strategies import STRATEGIES, Context, Draft
@@ -189,20 +188,9 @@ class Answerer:
             return False
         supported: dict[str, bool] = {}
         judge = support_judge(Caller(self.judge_backend, trace))
-        for citation in self._judged(question, draft, citations, judge):
+        for citation in judged(question, citations, draft.evidence, judge):
             supported[citation.sentence] = supported.get(citation.sentence, False) or bool(citation.supported)
         return all(supported.values())
-
-    @staticmethod
-    def _judged(question: str, draft: Draft, citations: list[Citation], judge: Supports) -> list[Citation]:
-        """The citations with the judge's support for their sentences, read against the cited
-        chunk (its quote where the chunk is not shown)."""
-        checked = []
-        for citation in citations:
-            chunk = draft.evidence.chunk(citation.marker)
-            support = judge.support(citation.sentence, chunk.text if chunk else citation.quote, question)
-            checked.append(_with_support(citation, support))
-        return checked
 
     def _escalate(
         self,
@@ -260,7 +248,7 @@ class Answerer:
         if citations and options.verify:
             status(f"checking {len(citations)} citation(s) with {self.judge_backend.spec}")
             judge = support_judge(Caller(self.judge_backend, trace))
-            citations = self._judged(question, draft, citations, judge)
+            citations = judged(question, citations, draft.evidence, judge)
             if any(c.supported is False for c in citations):
                 status("looking for the passages that support the sentences their citations do not")
                 fixed = repair(question, draft.text, draft.evidence, citations, self.corpus, judge, trace)
@@ -317,12 +305,6 @@ def _with_markers(body: str, markers: list[int]) -> str:
     if not tags:
         return body
     return f"{body[:-1]} {tags}{body[-1]}" if body[-1:] in ".!?" else f"{body} {tags}"
-
-
-def _with_support(citation: Citation, support: float | None) -> Citation:
-    return Citation(
-        citation.marker, citation.chunk_id, citation.span, citation.quote, support, citation.sentence
-    )
 
 
 def _strict(draft: Draft, citations: list[Citation]) -> tuple[str, list[Citation], list[str]]:

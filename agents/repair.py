@@ -37,6 +37,17 @@ class Repaired:
     unsupported: int = 0
 
 
+def judged(question: str, citations: list[Citation], evidence: Evidence, judge: Supports) -> list[Citation]:
+    """The citations with the judge's support for their sentences, read against the cited chunk
+    (its quote where the chunk was not shown)."""
+    checked = []
+    for citation in citations:
+        chunk = evidence.chunk(citation.marker)
+        support = judge.support(citation.sentence, chunk.text if chunk else citation.quote, question)
+        checked.append(dataclasses.replace(citation, support=support))
+    return checked
+
+
 def repair(
     question: str,
     text: str,

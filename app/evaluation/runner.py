@@ -126,7 +126,7 @@ def calibration_for(
     return calibration
 
 
-def _index_folder(out: Path, docs: tuple[Path, ...]) -> Path:
+def index_folder(out: Path, docs: tuple[Path, ...]) -> Path:
     key = "\n".join(sorted(str(p.resolve()) for p in docs))
     return out / "indexes" / hashlib.sha256(key.encode()).hexdigest()[:12]
 
@@ -165,7 +165,7 @@ def run_evaluation(
     answering = _Answering(model, judge, options, warm)
     ledger = _Ledger(out / RESULTS, strategy_names(strategies), items, progress)
     for docs, group in _by_docs(ledger.unfinished(items)).items():
-        _evaluate_group(settings, _index_folder(out, docs), docs, group, ledger, answering)
+        _evaluate_group(settings, index_folder(out, docs), docs, group, ledger, answering)
     ledger.tell("answer", "writing the report", done=ledger.total)
     notes = (
         f"strategies: {', '.join(ledger.names)}; preference {settings.prefer}; k {settings.k}"
