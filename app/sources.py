@@ -207,6 +207,12 @@ def text_view(
 
 
 # ----------------------------------------------------------------- a citation's source
+_EXTRACTED = {  # kinds shown as the text read from them, which is what their spans count lines of
+    "docx": "The text read from this Word document (headings marked with #, tables as rows).",
+    "html": "The text read from this web page's main content (headings marked with #, tables as rows).",
+    "epub": "The text read from this e-book's chapters (headings marked with #, tables as rows).",
+}
+
 def _original(source: str, document: Document) -> tuple[bytes | None, str]:
     """The original file's bytes if it is still there and unchanged, else None and why not."""
     path = Path(source)
@@ -229,7 +235,8 @@ def show(index_folder: Path, spans: Sequence[Span], whole: bool = False, scale: 
         info = next((d for d in index.documents() if d.path == path), None)
     ranges = [(s.char_start, s.char_end) for s in spans if s.path == path]
     if document.kind != "pdf":
-        return text_view(document.text, ranges, path, document.language, whole=whole)
+        note = _EXTRACTED.get(document.kind, "")
+        return text_view(document.text, ranges, path, document.language, whole=whole, note=note)
     page = spans[0].page or 1
     base = document.page_starts[page - 1]
     on_page = [(a - base, b - base) for a, b in ranges if document.page_of(a) == page]

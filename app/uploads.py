@@ -1,6 +1,6 @@
 """Files uploaded through the web UI, saved into a collection's ``files/`` folder.
 
-A document is saved as it came (PDF, source code, text). A zip of a codebase is unpacked into a
+A document is saved as it came (any kind longqa reads). A zip of a codebase is unpacked into a
 folder of its own, checked before a single byte is written: too large, too many entries, an
 uncompressed total past the cap (a zip bomb), an entry with an absolute path, a ``..`` that would
 climb out of the target folder, a symbolic link, a password or an entry named twice: the whole
@@ -39,7 +39,14 @@ from pathlib import Path, PurePosixPath
 
 from core.errors import LongqaError
 from core.files import atomic_folder, atomic_write, remove_stale
-from ingest.languages import CODE_FILENAMES, GRAMMAR_LANGUAGES, OTHER_CODE, TEXT_SUFFIXES
+from ingest.languages import (
+    BINARY_DOCUMENTS,
+    CODE_FILENAMES,
+    DOCUMENT_SUFFIXES,
+    GRAMMAR_LANGUAGES,
+    OTHER_CODE,
+    TEXT_SUFFIXES,
+)
 from ingest.textfile import looks_binary
 
 MB = 1024 * 1024
@@ -163,14 +170,14 @@ def check_document(name: str, data: bytes, limits: Limits) -> None:
             f"{name}: {_size(len(data))} is over the {_size(limits.file_bytes)} limit for one document"
         )
     suffix = PurePosixPath(name).suffix.lower()
-    if suffix == ".pdf" or data.startswith(b"%PDF-"):
-        return  # a damaged PDF is reported by the ingest, with PDFium's reason
+    if suffix in BINARY_DOCUMENTS or data.startswith(b"%PDF-"):
+        return  # a damaged PDF, Word file or e-book is reported by the ingest, with the reason
     if looks_binary(data):
         known = suffix in GRAMMAR_LANGUAGES or suffix in OTHER_CODE or suffix in TEXT_SUFFIXES
-        if known or name.lower() in CODE_FILENAMES:
+        if known or suffix in DOCUMENT_SUFFIXES or name.lower() in CODE_FILENAMES:
             raise UploadError(f"{name}: binary content where text was expected")
         what = f"{suffix} files are binary" if suffix else "binary content"
-        hint = "upload PDFs, source code or text, or a .zip of a codebase"
+        hint = "upload PDFs, Word files, web pages, e-books, source code or text, or a .zip of a codebase"
         raise UploadError(f"{name}: unsupported file type ({what}): {hint}")
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from ingest.lines import line_of, line_starts
 
-Kind = Literal["pdf", "code", "text"]
+Kind = Literal["pdf", "code", "text", "docx", "html", "epub"]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Which files are code, text or PDF, and in which language.
+"""Which files are code, text, PDF, Word, web pages or e-books, and in which language.
 
 The table of extensions lives here so the folder walk, the loaders and the UI agree.
 """
@@ -70,8 +70,6 @@ OTHER_CODE = {
     ".ps1": "powershell",
     ".bat": "batch",
     ".sql": "sql",
-    ".html": "html",
-    ".htm": "html",
     ".css": "css",
     ".scss": "scss",
     ".vue": "vue",
@@ -104,9 +102,15 @@ CODE_FILENAMES = {
 
 TEXT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".rst": "rst", ".txt": "plain"}
 
+# Documents whose text is extracted by a loader of their own (ingest/word.py, webpage.py, epub.py).
+DOCUMENT_SUFFIXES = {".docx": "docx", ".html": "html", ".htm": "html", ".xhtml": "html", ".epub": "epub"}
+
+# Documents stored as binary packages: their loaders read them; their bytes are never sniffed as text.
+BINARY_DOCUMENTS = {".pdf", ".docx", ".epub"}
+
 
 def classify(path: Path) -> tuple[str, str | None]:
-    """(kind, language) for a path by its name: kind is 'pdf', 'code' or 'text'.
+    """(kind, language) for a path by its name: 'pdf', 'code', 'text', 'docx', 'html' or 'epub'.
 
     Unknown names count as text; the folder walk's content sniffing weeds out binaries.
     """
@@ -114,6 +118,8 @@ def classify(path: Path) -> tuple[str, str | None]:
     name = path.name.lower()
     if suffix == ".pdf":
         return "pdf", None
+    if suffix in DOCUMENT_SUFFIXES:
+        return DOCUMENT_SUFFIXES[suffix], None
     if suffix in GRAMMAR_LANGUAGES:
         return "code", GRAMMAR_LANGUAGES[suffix]
     if suffix in OTHER_CODE:

@@ -6,6 +6,7 @@ message names the file and the reason, and carries on with the rest of the folde
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,11 +14,21 @@ from core.files import sha256_bytes
 from ingest.chunking import ChunkSettings
 from ingest.code import chunk_code
 from ingest.document import Chunk, Document
+from ingest.epub import load_epub
 from ingest.errors import LoadError
 from ingest.languages import classify
 from ingest.pdf import chunk_pdf, load_pdf
 from ingest.text import chunk_text, sections
 from ingest.textfile import decode
+from ingest.webpage import load_html
+from ingest.word import load_docx
+
+# Loaders of documents whose text is extracted from a structure (headings, paragraphs, tables).
+_EXTRACTED: dict[str, Callable[[Path, str, bytes], Document]] = {
+    "docx": load_docx,
+    "html": load_html,
+    "epub": load_epub,
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,8 @@ def load_document(path: Path, rel: str, data: bytes | None = None) -> Document:
     kind, language = classify(path)
     if kind == "pdf" or data.startswith(b"%PDF-"):
         return load_pdf(path, rel, data)
+    if kind in _EXTRACTED:
+        return _EXTRACTED[kind](path, rel, data)
     text, _encoding = decode(data, rel)
     if not text.strip():
         raise LoadError(rel, "no text (file is blank)")

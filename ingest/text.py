@@ -1,4 +1,5 @@
-"""Chunking of prose files (Markdown, reStructuredText, plain text) by headings, then paragraphs.
+"""Chunking of prose by headings, then paragraphs: Markdown, reStructuredText and plain text files,
+and the text extracted from Word files, web pages and e-books (see ``ingest/blocks.py``).
 
 A heading starts a section; each chunk carries its heading path (``Install > From source``).
 Sections smaller than a quarter of the budget are joined with the next one so that short
@@ -8,6 +9,7 @@ headings do not make tiny chunks. Fenced code blocks are never read as headings.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ingest.chunking import ChunkSettings, split_region
 from ingest.document import Chunk, Document, make_chunk
@@ -54,9 +56,14 @@ def headings(text: str, flavour: str | None) -> list[tuple[int, int, str]]:
 
 def sections(text: str, flavour: str | None) -> list[tuple[int, str]]:
     """(offset, 'Parent > Child') where each section starts."""
+    return section_paths(headings(text, flavour))
+
+
+def section_paths(found: Iterable[tuple[int, int, str]]) -> list[tuple[int, str]]:
+    """(offset, 'Parent > Child') for each (offset, level, title) heading, in document order."""
     stack: list[tuple[int, str]] = []
     result: list[tuple[int, str]] = []
-    for offset, level, title in headings(text, flavour):
+    for offset, level, title in found:
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, title))

@@ -3,7 +3,8 @@
 Honours every ``.gitignore`` and ``.longqaignore`` (same syntax, read by longqa alone) on the way
 down (deeper files win, negations work), never enters
 ``.git``, virtual environments, ``node_modules`` or caches, does not follow links to folders,
-does not follow links to files outside the folder, and refuses binaries by their bytes. Every
+does not follow links to files outside the folder, and refuses binaries by their bytes (PDF,
+Word and EPUB files are binary packages their loaders read, and check, themselves). Every
 file or folder left out is reported with its reason. The path a file is cited by (``rel``) is
 always valid one-line text, even for names whose bytes are not UTF-8; ``Found.path`` keeps the
 real name for reading.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pathspec
 
+from ingest.languages import BINARY_DOCUMENTS
 from ingest.textfile import looks_binary
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -96,7 +98,6 @@ _BINARY_SUFFIXES = {
     ".ttf",
     ".otf",
     ".eot",
-    ".docx",
     ".xlsx",
     ".pptx",
     ".odt",
@@ -206,7 +207,7 @@ def _check_file(
             head = handle.read(8192)
     except OSError as exc:
         return Skipped(rel, f"cannot read: {exc.strerror or exc}")
-    if not head.startswith(b"%PDF-") and suffix != ".pdf" and looks_binary(head):
+    if not head.startswith(b"%PDF-") and suffix not in BINARY_DOCUMENTS and looks_binary(head):
         return Skipped(rel, "binary content")
     return Found(path, rel, root, stat.st_size)
 

@@ -56,12 +56,13 @@ def _upload_tab(collection: Collection, busy: bool) -> None:
         return
     limits = intake.upload_limits(settings_panel.current())
     files = st.file_uploader(
-        "PDFs, source files or a .zip of a codebase",
+        "PDFs, Word files, web pages, e-books, source files or a .zip of a codebase",
         accept_multiple_files=True,
         key=state.uploader_key(),
         max_upload_size=limits.zip_bytes // MB,
-        help="PDFs; source code (Python, JavaScript, TypeScript, Go, Rust, Java, C, C++ and many more); "
-        "Markdown, reStructuredText and text; or a .zip of a codebase, unpacked into a folder of its own. "
+        help="PDFs; Word documents (.docx), web pages (.html) and e-books (.epub); source code (Python, "
+        "JavaScript, TypeScript, Go, Rust, Java, C, C++ and many more); Markdown, reStructuredText and "
+        "text; or a .zip of a codebase, unpacked into a folder of its own. "
         f"Up to {limits.file_bytes // MB} MB a document; a zip up to {limits.zip_bytes // MB} MB that "
         f"unpacks to at most {limits.unzipped_bytes // MB} MB.",
     )
