@@ -18,6 +18,7 @@ from app.commands.options import (
     NoVerifyOption,
     PreferOption,
     StrategyOption,
+    TimeoutOption,
     WindowOption,
 )
 from app.console import (
@@ -45,6 +46,7 @@ def ask(
     model: ModelOption = None,
     judge: JudgeOption = None,
     context_window: WindowOption = None,
+    timeout: TimeoutOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Remove sentences no citation supports.")] = False,
     no_verify: NoVerifyOption = False,
     as_json: JsonOption = False,
@@ -59,6 +61,7 @@ def ask(
         model=model,
         judge=judge,
         context_window=context_window,
+        timeout=timeout,
         strict=strict or None,
         verify=False if no_verify else None,
     )
@@ -86,13 +89,14 @@ def warm(
     index: IndexOption = None,
     model: ModelOption = None,
     context_window: WindowOption = None,
+    timeout: TimeoutOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Read a collection ahead of time: store what the model reads of the whole collection and of
     each chain-of-agents segment, so that even the first question reads only itself. Resumable."""
     from agents.warm import warm as warm_collection
 
-    settings = load_settings(model=model, context_window=context_window)
+    settings = load_settings(model=model, context_window=context_window, timeout=timeout)
     with components.open_index(settings, index or settings.index) as opened:
         answerer = components.answerer(settings, opened)
         with warm_progress(enabled=not as_json and err.is_terminal) as progress:
@@ -126,6 +130,7 @@ def batch(
     model: ModelOption = None,
     judge: JudgeOption = None,
     context_window: WindowOption = None,
+    timeout: TimeoutOption = None,
     no_verify: NoVerifyOption = False,
 ) -> None:
     """Answer every question of a file; resumable, one JSON line per answer as soon as it is done."""
@@ -135,6 +140,7 @@ def batch(
         model=model,
         judge=judge,
         context_window=context_window,
+        timeout=timeout,
         concurrency=concurrency,
         verify=False if no_verify else None,
     )

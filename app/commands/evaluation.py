@@ -9,7 +9,7 @@ import typer
 
 from agents.strategies.registry import STRATEGY_CHOICES
 from app import components
-from app.commands.options import JudgeOption, ModelOption, PreferOption, WindowOption
+from app.commands.options import JudgeOption, ModelOption, PreferOption, TimeoutOption, WindowOption
 from app.console import err, literal, out, print_eval_summary
 from app.progress import eval_progress
 from app.settings import Settings, load_settings
@@ -35,6 +35,7 @@ def evaluate(
     judge: JudgeOption = None,
     prefer: PreferOption = None,
     context_window: WindowOption = None,
+    timeout: TimeoutOption = None,
     calibrate_judge: Annotated[
         bool,
         typer.Option(
@@ -57,7 +58,9 @@ def evaluate(
     """Score answer accuracy, citation faithfulness and cost per strategy; write a report."""
     from app.evaluation.runner import run_evaluation
 
-    settings = load_settings(model=model, judge=judge, prefer=prefer, context_window=context_window)
+    settings = load_settings(
+        model=model, judge=judge, prefer=prefer, context_window=context_window, timeout=timeout
+    )
     if out_dir.exists() and not out_dir.is_dir():
         raise LongqaError(f"--out {out_dir}: is a file; the report needs a folder")
     if pairs is not None and not calibrate_judge:

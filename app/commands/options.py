@@ -18,4 +18,10 @@ JudgeOption = Annotated[
 StrategyOption = Annotated[str | None, typer.Option("--strategy", help=f"{STRATEGY_CHOICES}.")]
 PreferOption = Annotated[str | None, typer.Option("--prefer", help=f"{PREFERENCE_CHOICES}.")]
 WindowOption = Annotated[int | None, typer.Option("--context-window", help="Override the model's window.")]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout", min=1, help="Seconds a model call may take (in-process: at least 3× its estimate)."
+    ),
+]
 NoVerifyOption = Annotated[bool, typer.Option("--no-verify", help="Do not judge citations.")]

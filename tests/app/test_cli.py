@@ -268,3 +268,31 @@ def test_calibrate_judge_on_your_own_pairs_scores_them(
         "judge test:scripted: accuracy 1.00 [0.34–1.00] on 2 hand-labelled pairs (mine.jsonl); "
         "precision 1.00 [0.21–1.00], recall 1.00 [0.21–1.00], 0 unanswered, threshold 0.5"
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ask", "q"],
+        ["batch", "--questions", "q.txt", "--index", "ix"],
+        ["warm"],
+        ["eval", "--calibrate-judge"],
+    ],
+)
+def test_every_model_command_takes_the_timeout_the_stall_message_names(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[float] = []
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "q.txt").write_text("How much disk space?\n")
+
+    def no_index(settings, folder):  # the settings are made; stop before anything is opened
+        seen.append(settings.timeout)
+        raise components.LongqaError("stopped here")
+
+    monkeypatch.setattr(components, "open_index", no_index)
+    monkeypatch.setattr(components, "backend", lambda settings, spec=None: no_index(settings, None))
+    run([*command, "--timeout", "900"])
+    assert seen == [900.0]
+    assert run([*command, "--timeout", "0"]) == 2
+    assert "--timeout" in capsys.readouterr().err
