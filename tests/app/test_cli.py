@@ -274,7 +274,7 @@ def test_calibrate_judge_on_your_own_pairs_scores_them(
     "command",
     [
         ["ask", "q"],
-        ["batch", "--questions", "q.txt", "--index", "ix"],
+        ["batch", "--questions", "q.txt", "--index", "ix", "--out", "a.jsonl"],
         ["warm"],
         ["eval", "--calibrate-judge"],
     ],
