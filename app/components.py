@@ -47,6 +47,7 @@ def ingest_paths(
         max_bytes=settings.max_file_bytes,
         hnsw_threshold=settings.hnsw_threshold,
         progress=progress,
+        ocr=settings.ocr,
     )
 
 

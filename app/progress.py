@@ -24,10 +24,13 @@ from rich.progress import (
 
 from app.console import err, literal, printable
 
+_INGEST_STAGES = {"scan": "files", "read": "reading", "ocr": "OCR pages", "embed": "embedding"}
+
 
 @contextmanager
 def ingest_progress(enabled: bool) -> Iterator:
-    """A progress callback drawing bars for files read and chunks embedded."""
+    """A progress callback drawing bars for files read, scanned pages read by OCR (a file's own
+    count) and chunks embedded."""
     if not enabled:
         yield None
         return
@@ -43,7 +46,7 @@ def ingest_progress(enabled: bool) -> Iterator:
         tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int, detail: str) -> None:
-            label = {"scan": "files", "read": "reading", "embed": "embedding"}.get(stage, stage)
+            label = _INGEST_STAGES.get(stage, stage)
             if stage not in tasks:
                 tasks[stage] = bars.add_task(label, total=max(total, 1), detail="")
             shown = printable(detail if len(detail) <= 40 else "…" + detail[-39:])

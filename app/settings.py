@@ -34,6 +34,7 @@ from agents.strategies.registry import (
     strategy_name,
 )
 from core.errors import LongqaError
+from ingest.ocr import OcrMode
 
 # the registry of strategies and preferences, for the UI (which imports no lower than app)
 __all__ = [
@@ -72,6 +73,11 @@ class Settings(BaseSettings):
         description="the packaged default, or a local sentence-transformers folder",
     )
     embedding_batch: int = Field(32, ge=1)
+    ocr: OcrMode = Field(
+        "auto",
+        description="OCR of PDF pages (Tesseract): auto reads the pages without a text layer, "
+        "always every page (ignoring the text layer), never none",
+    )
 
     # search
     search_k: int = Field(5, ge=1, description="how many results `longqa search` shows")

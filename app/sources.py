@@ -3,7 +3,9 @@ lines with numbers and the cited range marked.
 
 For a PDF the page is rendered from the original file (pypdfium2) and the highlight is drawn over
 the character boxes of the cited characters: ``normalize_page_text`` maps every character of the
-indexed page text back to PDFium's character index, so the boxes are exactly the cited ones. When
+indexed page text back to PDFium's character index, so the boxes are exactly the cited ones. Text
+that is not PDFium's (a page read by OCR, a table written as rows) is highlighted by the boxes
+stored with it in the index: the OCR'd words, the table's rows. When
 the original file is gone or has changed since it was ingested, the page's extracted text is shown
 instead, with the span marked. Code and text are shown from the index's copy of the file, whose
 line numbers are the file's. This module never touches Streamlit.
@@ -22,9 +24,9 @@ from PIL import Image, ImageDraw
 
 from core.errors import LongqaError
 from core.files import sha256_bytes
-from ingest.document import Document, Span
+from ingest.document import Document, Span, TextBox
 from ingest.lines import line_of, line_starts
-from ingest.pdf import normalize_page_text, page_raw_text
+from ingest.pdf import normalize_page_text, page_raw_text, source_map
 from retrieval.store import Index
 
 HIGHLIGHT_FILL = (255, 214, 0, 96)  # translucent yellow over the text
@@ -117,11 +119,19 @@ def _to_pixels(page: pdfium.PdfPage, size: tuple[int, int], rect: Rect) -> Rect:
 
 
 def render_page(
-    data: bytes, page_number: int, ranges: Sequence[tuple[int, int]], path: str = "", scale: float = 2.0
+    data: bytes,
+    page_number: int,
+    ranges: Sequence[tuple[int, int]],
+    path: str = "",
+    scale: float = 2.0,
+    page_text: str | None = None,
+    text_boxes: Sequence[TextBox] = (),
 ) -> PageView:
     """Page ``page_number`` (1-based) rendered, with the characters of ``ranges`` highlighted.
 
-    ``ranges`` are offsets into the page's normalised text (as the index holds it).
+    ``ranges`` are offsets into the page's text as the index holds it, ``page_text`` (PDFium's
+    normalised text when not given). Text that is not PDFium's (OCR'd words, table rows) is
+    highlighted by its ``text_boxes``; the rest by PDFium's character boxes.
     """
     pdf = pdfium.PdfDocument(data)
     try:
@@ -129,13 +139,17 @@ def render_page(
         textpage = page.get_textpage()
         try:
             raw = page_raw_text(pdf, page_number - 1)
-            _, source = normalize_page_text(raw)
+            source = normalize_page_text(raw)[1] if page_text is None else source_map(page_text, raw)
             indexes = [
-                source[i] for start, end in ranges for i in range(max(start, 0), min(end, len(source)))
+                source[i]
+                for start, end in ranges
+                for i in range(max(start, 0), min(end, len(source)))
+                if source[i] >= 0
             ]
             rects = line_rects(char_boxes(textpage, indexes, raw))
             image = page.render(scale=scale).to_pil().convert("RGB")
             boxes = [_to_pixels(page, image.size, r) for r in rects]
+            boxes += _stored_boxes(text_boxes, ranges, image.size)
         finally:
             textpage.close()
             page.close()
@@ -143,6 +157,19 @@ def render_page(
     finally:
         pdf.close()
     return PageView(path, page_number, pages, _draw(image, boxes, scale), boxes, scale)
+
+
+def _stored_boxes(
+    text_boxes: Sequence[TextBox], ranges: Sequence[tuple[int, int]], size: tuple[int, int]
+) -> list[Rect]:
+    """Pixel rectangles of the stored boxes whose text ``ranges`` touch, one per run on a line."""
+    width, height = size
+    hit = [b.box for b in text_boxes if any(b.start < end and start < b.end for start, end in ranges)]
+    # line_rects merges PDF-space boxes (top above bottom): the rows are flipped there and back
+    merged = line_rects(
+        [(left * width, -top * height, right * width, -bottom * height) for left, top, right, bottom in hit]
+    )
+    return [(left, -top, right, -bottom) for left, top, right, bottom in merged]
 
 
 def focus(view: PageView, margin: float = 0.08) -> Image.Image:
@@ -213,6 +240,7 @@ _EXTRACTED = {  # kinds shown as the text read from them, which is what their sp
     "epub": "The text read from this e-book's chapters (headings marked with #, tables as rows).",
 }
 
+
 def _original(source: str, document: Document) -> tuple[bytes | None, str]:
     """The original file's bytes if it is still there and unchanged, else None and why not."""
     path = Path(source)
@@ -230,20 +258,21 @@ def show(index_folder: Path, spans: Sequence[Span], whole: bool = False, scale: 
     if not spans:
         raise LongqaError("nothing to show: the citation has no span")
     path = spans[0].path
+    page = spans[0].page or 1
     with Index.open(index_folder) as index:
         document = index.document(path)
         info = next((d for d in index.documents() if d.path == path), None)
+        text_boxes = index.text_boxes(path, page) if document.kind == "pdf" else []
     ranges = [(s.char_start, s.char_end) for s in spans if s.path == path]
     if document.kind != "pdf":
         note = _EXTRACTED.get(document.kind, "")
         return text_view(document.text, ranges, path, document.language, whole=whole, note=note)
-    page = spans[0].page or 1
     base = document.page_starts[page - 1]
     on_page = [(a - base, b - base) for a, b in ranges if document.page_of(a) == page]
     data, note = _original(info.source, document) if info else (None, "The original file is unknown.")
     if data is not None:
         try:
-            return render_page(data, page, on_page, path, scale)
+            return render_page(data, page, on_page, path, scale, document.page_text(page), text_boxes)
         except (pdfium.PdfiumError, IndexError, ValueError) as exc:
             note = f"The page could not be rendered ({exc}): showing the text read from it."
     return text_view(document.page_text(page), on_page, path, None, whole=True, page=page, note=note)

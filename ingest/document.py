@@ -40,6 +40,18 @@ class Span:
 
 
 @dataclass(frozen=True)
+class TextBox:
+    """Where some text of a PDF page that is not PDFium's own is drawn: a word OCR read, a table
+    row written as Markdown. ``start``/``end`` are offsets into the page's text (``page_text``);
+    ``box`` is left, top, right, bottom as fractions (0-1) of the rendered page."""
+
+    page: int
+    start: int
+    end: int
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
 class Document:
     """One file's extracted text, the text every offset points into.
 
@@ -58,6 +70,7 @@ class Document:
     title: str | None = None
     sections: tuple[tuple[int, str], ...] = ()
     notes: tuple[str, ...] = field(default=())
+    boxes: tuple[TextBox, ...] = ()  # PDFs: highlight boxes of OCR'd words and table rows
 
     def page_of(self, offset: int) -> int | None:
         """The 1-based page holding ``offset`` (None for documents without pages)."""

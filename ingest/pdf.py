@@ -1,16 +1,23 @@
-"""PDF loading: text per page with pypdfium2; outline, metadata and encryption with pypdf.
+"""PDF loading: text per page with pypdfium2; outline, metadata and encryption with pypdf;
+ruled tables as rows (ingest/tables.py); pages without a text layer read by OCR (ingest/ocr.py).
 
 pypdfium2 keeps word spaces and gives character boxes; pypdf reads the outline and tells
 encryption apart from damage. A PDF that cannot be read raises ``LoadError`` with one line saying
-why; pages without a text layer are noted, and the rest of the document is kept.
+why; a page without a text layer that OCR cannot read (or that OCR is not asked to read) is
+noted, and the rest of the document is kept. Text that is not PDFium's (OCR's words, tables'
+rows) keeps its boxes on the page (``Document.boxes``) for highlighting.
 """
 
 from __future__ import annotations
 
+import difflib
 import io
+import itertools
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pypdf
@@ -19,14 +26,20 @@ import pypdfium2.raw as pdfium_c
 
 from core.files import sha256_bytes
 from ingest.chunking import ChunkSettings, split_region
-from ingest.document import PAGE_SEPARATOR, Chunk, Document, make_chunk
+from ingest.document import PAGE_SEPARATOR, Chunk, Document, TextBox, make_chunk
 from ingest.errors import LoadError
+from ingest.lines import line_starts
+from ingest.ocr import Box, Engine, OcrMode, OcrUnavailable, default_engine, read_page
+from ingest.tables import TABLE_BLOCK, TableFinder, char_centres, may_have_tables, splice
 
 log = logging.getLogger(__name__)
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # damage is reported once, by us
 
 _SOFT_HYPHEN = "\ufffe"  # how pdfium marks a hyphen that breaks a word across lines
 _LIGATURES = {chr(c) for c in range(0xFB00, 0xFB07)}
+
+PageProgress = Callable[[int, int, str], None]
+"""progress(pages done, pages OCR reads in this file, file): before each page and once at the end."""
 
 
 def normalize_page_text(raw: str) -> tuple[str, list[int]]:
@@ -88,8 +101,121 @@ def page_raw_text(pdf: pdfium.PdfDocument, index: int) -> str:
         page.close()
 
 
-def _has_images(page: pdfium.PdfPage) -> bool:
-    return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+def _has(page: pdfium.PdfPage, kind: int) -> bool:
+    return any(True for _ in page.get_objects(filter=[kind], max_depth=2))
+
+
+def source_map(page_text: str, raw: str) -> list[int]:
+    """Per character of an indexed page's text, its index in ``raw`` (PDFium's text of the page),
+    or -1 for text that is not PDFium's (table rows, OCR): lines are matched in order."""
+    text, source = normalize_page_text(raw)
+    if text == page_text:
+        return source
+    mine, theirs = page_text.split("\n"), text.split("\n")
+    my_starts, their_starts = line_starts(page_text), line_starts(text)
+    result = [-1] * len(page_text)
+    for a, b, size in difflib.SequenceMatcher(None, mine, theirs, autojunk=False).get_matching_blocks():
+        for k in range(size):
+            at, to = my_starts[a + k], their_starts[b + k]
+            result[at : at + len(mine[a + k])] = source[to : to + len(mine[a + k])]
+    return result
+
+
+@dataclass
+class _Page:
+    """One page's text and the boxes of its text that is not PDFium's."""
+
+    text: str = ""
+    boxes: list[tuple[int, int, Box]] = field(default_factory=list)
+
+
+def _page_text(page: pdfium.PdfPage, index: int, tables: TableFinder | None) -> _Page:
+    """The page's text layer, its ruled tables written as rows."""
+    try:
+        textpage = page.get_textpage()
+    except pdfium.PdfiumError:
+        return _Page()
+    try:
+        raw = textpage.get_text_range()
+        text, source = normalize_page_text(raw)
+        found = tables.find(index) if tables and text.strip() and may_have_tables(page) else []
+        if not found:
+            return _Page(text)
+        return _Page(*splice(text, char_centres(page, textpage, raw, source), found))
+    except pdfium.PdfiumError:
+        return _Page()
+    finally:
+        textpage.close()
+
+
+def _text_layer(
+    pdf: pdfium.PdfDocument, tables: TableFinder | None, ocr: OcrMode
+) -> tuple[list[_Page], list[int]]:
+    """Every page's own text, and the 0-based pages for OCR (without text but with images; all
+    of them with ``ocr="always"``)."""
+    pages: list[_Page] = []
+    scanned: list[int] = []
+    for index in range(len(pdf)):
+        page = pdf[index]
+        try:
+            pages.append(_page_text(page, index, tables))
+            if ocr == "always" or (not pages[-1].text.strip() and _has(page, pdfium_c.FPDF_PAGEOBJ_IMAGE)):
+                scanned.append(index)
+        finally:
+            page.close()
+    return pages, scanned
+
+
+def _ocr(
+    pdf: pdfium.PdfDocument,
+    pages: list[_Page],
+    scanned: list[int],
+    ocr: OcrMode,
+    engine: Engine | None,
+    progress: PageProgress | None,
+    rel: str,
+) -> tuple[list[str], str]:
+    """OCR the scanned pages in place; notes on what it did, and why a page may still be textless."""
+    if not scanned:
+        return [], "no OCR"
+    if ocr == "never":
+        return [
+            f"pages without a text layer (images only): {_ranges([i + 1 for i in scanned])}"
+        ], "OCR is off"
+    try:
+        engine = engine or default_engine()
+    except OcrUnavailable as exc:
+        return [f"pages without a text layer (images only; {exc}): {_ranges([i + 1 for i in scanned])}"], str(
+            exc
+        )
+    tell = progress or (lambda *_: None)
+    read: list[int] = []
+    failed: dict[str, list[int]] = {}
+    for done, index in enumerate(scanned):
+        tell(done, len(scanned), rel)
+        page = pdf[index]
+        try:
+            text, boxes = read_page(page, engine)
+        except Exception as exc:  # noqa: BLE001 - one page OCR cannot read is noted; the rest goes on
+            failed.setdefault(str(exc) or type(exc).__name__, []).append(index + 1)
+            continue
+        finally:
+            page.close()
+        if text.strip():
+            pages[index] = _Page(text, boxes)
+            read.append(index + 1)
+    tell(len(scanned), len(scanned), rel)
+    notes = [f"pages read by OCR: {_ranges(read)}"] if read else []
+    notes += [
+        f"pages OCR could not read: {_ranges(numbers)} ({reason})" for reason, numbers in failed.items()
+    ]
+    blank = [
+        i + 1 for i in scanned if not pages[i].text.strip() and not any(i + 1 in n for n in failed.values())
+    ]
+    if blank:
+        notes.append(f"pages without a text layer (images only): {_ranges(blank)}")
+    why = f"OCR failed: {next(iter(failed))}" if failed and not read else "OCR found no text"
+    return notes, why
 
 
 def _outline(reader: pypdf.PdfReader) -> list[tuple[int, str]]:
@@ -148,52 +274,52 @@ def _open_pdfium(data: bytes, rel: str, password: str | None) -> pdfium.PdfDocum
         raise LoadError(rel, "damaged or truncated PDF: PDFium cannot parse it") from exc
 
 
-def load_pdf(path: Path, rel: str, data: bytes | None = None) -> Document:
-    """Read a PDF into a Document whose text is its pages joined in order."""
+def load_pdf(
+    path: Path,
+    rel: str,
+    data: bytes | None = None,
+    ocr: OcrMode = "auto",
+    progress: PageProgress | None = None,
+    engine: Engine | None = None,
+) -> Document:
+    """Read a PDF into a Document whose text is its pages joined in order; pages without a text
+    layer are read by OCR unless ``ocr="never"`` (``engine``: Tesseract unless another is given)."""
     data = path.read_bytes() if data is None else data
     if b"%PDF-" not in data[:1024]:
         raise LoadError(rel, "not a PDF file (no %PDF- header)")
     title, outline, password = _read_with_pypdf(data, rel)
     pdf = _open_pdfium(data, rel, password)
+    tables = TableFinder(data, password) if ocr != "always" else None
     try:
         n_pages = len(pdf)
         if n_pages == 0:
             raise LoadError(rel, "PDF has no pages")
-        texts: list[str] = []
-        textless: list[int] = []
-        for index in range(n_pages):
-            try:
-                text, _ = normalize_page_text(page_raw_text(pdf, index))
-            except pdfium.PdfiumError:
-                text = ""
-            if not text.strip():
-                page = pdf[index]
-                if _has_images(page):
-                    textless.append(index + 1)
-                page.close()
-            texts.append(text)
+        pages, scanned = _text_layer(pdf, tables, ocr)
+        notes, why = _ocr(pdf, pages, scanned, ocr, engine, progress, rel)
     finally:
+        if tables:
+            tables.close()
         pdf.close()
+    texts = [page.text for page in pages]
     if not any(t.strip() for t in texts):
-        pages = "its only page" if n_pages == 1 else f"any of its {n_pages} pages"
-        raise LoadError(rel, f"no text layer on {pages} (scanned or image-only; no OCR)")
+        where = "its only page" if n_pages == 1 else f"any of its {n_pages} pages"
+        raise LoadError(rel, f"no text layer on {where} (scanned or image-only; {why})")
     starts, pos = [], 0
     for text in texts:
         starts.append(pos)
         pos += len(text) + len(PAGE_SEPARATOR)
-    full = PAGE_SEPARATOR.join(texts)
-    notes = (f"pages without a text layer (images only): {_ranges(textless)}",) if textless else ()
     return Document(
         doc_id=sha256_bytes(data),
         path=rel,
         kind="pdf",
-        text=full,
+        text=PAGE_SEPARATOR.join(texts),
         pages=n_pages,
         page_starts=tuple(starts),
         mtime=path.stat().st_mtime if path.exists() else 0.0,
         title=title,
         sections=_section_offsets(outline, texts, starts),
-        notes=notes,
+        notes=tuple(notes),
+        boxes=tuple(TextBox(n + 1, a, b, box) for n, page in enumerate(pages) for a, b, box in page.boxes),
     )
 
 
@@ -225,11 +351,22 @@ def _ranges(pages: list[int]) -> str:
 
 
 def chunk_pdf(doc: Document, settings: ChunkSettings) -> list[Chunk]:
-    """Chunks of a PDF: each page cut on its own, so no chunk crosses a page."""
+    """Chunks of a PDF: each page cut on its own, so no chunk crosses a page; a table's rows are
+    a chunk of their own (several, where they pass the budget)."""
     chunks: list[Chunk] = []
     for page in range(1, doc.pages + 1):
         start = doc.page_starts[page - 1]
         end = start + len(doc.page_text(page))
-        for s, e, n in split_region(doc.text, start, end, settings):
-            chunks.append(make_chunk(doc, s, e, len(chunks), n, doc.section_at(s)))
+        for region_start, region_end in _regions(doc.text, start, end):
+            for s, e, n in split_region(doc.text, region_start, region_end, settings):
+                chunks.append(make_chunk(doc, s, e, len(chunks), n, doc.section_at(s)))
     return chunks
+
+
+def _regions(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``text[start:end]`` cut before and after each table."""
+    cuts = [start]
+    for table in TABLE_BLOCK.finditer(text, start, end):
+        cuts += [table.start(), table.end()]
+    cuts.append(end)
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]

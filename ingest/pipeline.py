@@ -17,7 +17,8 @@ from ingest.document import Chunk, Document
 from ingest.epub import load_epub
 from ingest.errors import LoadError
 from ingest.languages import classify
-from ingest.pdf import chunk_pdf, load_pdf
+from ingest.ocr import OcrMode
+from ingest.pdf import PageProgress, chunk_pdf, load_pdf
 from ingest.text import chunk_text, sections
 from ingest.textfile import decode
 from ingest.webpage import load_html
@@ -39,15 +40,22 @@ class Loaded:
     chunks: list[Chunk]
 
 
-def load_document(path: Path, rel: str, data: bytes | None = None) -> Document:
-    """Read one file into a Document (``LoadError`` with the reason when it cannot be read)."""
+def load_document(
+    path: Path,
+    rel: str,
+    data: bytes | None = None,
+    ocr: OcrMode = "auto",
+    progress: PageProgress | None = None,
+) -> Document:
+    """Read one file into a Document (``LoadError`` with the reason when it cannot be read);
+    ``ocr`` and ``progress`` (pages OCR reads) are for PDFs."""
     try:
         data = path.read_bytes() if data is None else data
     except OSError as exc:
         raise LoadError(rel, f"cannot read: {exc.strerror or exc}") from exc
     kind, language = classify(path)
     if kind == "pdf" or data.startswith(b"%PDF-"):
-        return load_pdf(path, rel, data)
+        return load_pdf(path, rel, data, ocr, progress)
     if kind in _EXTRACTED:
         return _EXTRACTED[kind](path, rel, data)
     text, _encoding = decode(data, rel)

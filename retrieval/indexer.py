@@ -19,6 +19,7 @@ from core.errors import LongqaError
 from core.files import sha256_file
 from ingest.chunking import ChunkSettings
 from ingest.errors import LoadError, SkipFile
+from ingest.ocr import OcrMode
 from ingest.pipeline import Loaded, chunk_document, load_document
 from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, shown, walk
 from retrieval import vectors
@@ -30,7 +31,8 @@ from retrieval.writer import DocumentNotStored, NewDocument, Writer
 
 Status = Literal["ingested", "unchanged", "skipped", "failed", "removed"]
 Progress = Callable[[str, int, int, str], None]
-"""progress(stage, done, total, detail): stage is 'scan', 'read' or 'embed'."""
+"""progress(stage, done, total, detail): stage is 'scan', 'read', 'ocr' (one file's scanned pages)
+or 'embed'."""
 
 _EMBED_BATCH = 64
 
@@ -96,8 +98,11 @@ def embedding_text(path: str, section: str | None, text: str) -> str:
 class _Run:
     """State of one ingest: timings, outcomes, and files waiting to be embedded."""
 
-    def __init__(self, embedder: Embedder, writer: Writer, progress: Progress | None) -> None:
+    def __init__(
+        self, embedder: Embedder, writer: Writer, progress: Progress | None, ocr: OcrMode = "auto"
+    ) -> None:
         self.embedder = embedder
+        self.ocr = ocr
         self.writer = writer
         self.progress = progress or (lambda *_: None)
         self.seconds = {"scan": 0.0, "parse": 0.0, "chunk": 0.0, "embed": 0.0, "write": 0.0}
@@ -156,15 +161,17 @@ def ingest(
     max_bytes: int = DEFAULT_MAX_BYTES,
     hnsw_threshold: int | None = None,
     progress: Progress | None = None,
+    ocr: OcrMode = "auto",
 ) -> IngestReport:
-    """Bring the index at ``index_folder`` up to date with ``roots``."""
+    """Bring the index at ``index_folder`` up to date with ``roots`` (``ocr``: which PDF pages OCR
+    reads, for the files read in this run)."""
     if not any(Path(r).exists() for r in roots):
         raise LongqaError(f"no such file or folder: {', '.join(str(r) for r in roots) or '(none given)'}")
     config = IndexConfig(embedder.name, embedder.dimension, chunking.tokens, chunking.overlap)
     threshold = vectors.DEFAULT_HNSW_THRESHOLD if hnsw_threshold is None else hnsw_threshold
     index = Index.open(index_folder, expect=config, create=True, hnsw_threshold=threshold)
     try:
-        return _ingest(roots, index, config, embedder, chunking, max_bytes, progress)
+        return _ingest(roots, index, config, embedder, chunking, max_bytes, progress, ocr)
     finally:
         index.close()
 
@@ -177,6 +184,7 @@ def _ingest(
     chunking: ChunkSettings,
     max_bytes: int,
     progress: Progress | None,
+    ocr: OcrMode = "auto",
 ) -> IngestReport:
     """Scan, find what changed, read and embed it, drop what is gone: one write transaction."""
     started = time.perf_counter()
@@ -190,7 +198,7 @@ def _ingest(
     (progress or (lambda *_: None))("scan", len(found), len(found), "")
 
     with index.write(config) as writer:
-        run = _Run(embedder, writer, progress)
+        run = _Run(embedder, writer, progress, ocr)
         run.seconds["scan"] = scanned
         cited, todo = _changed(found, known, rechunk, outcomes, run)
         _read_and_embed(todo, known, chunking, run)
@@ -278,7 +286,13 @@ def _read(
     """Load and chunk one file, timing each step; None (and the reason) when it cannot be read."""
     stage, started = "parse", time.perf_counter()
     try:
-        document = load_document(item.path, item.rel, data)
+        document = load_document(
+            item.path,
+            item.rel,
+            data,
+            run.ocr,
+            lambda done, total, what: run.progress("ocr", done, total, what),
+        )
         run.seconds["parse"] += time.perf_counter() - started
         stage, started = "chunk", time.perf_counter()
         chunks = chunk_document(document, chunking)

@@ -32,7 +32,7 @@ import numpy as np
 
 from core.errors import reason_of
 from core.files import remove_stale
-from ingest.document import Chunk, Document, Span
+from ingest.document import Chunk, Document, Span, TextBox
 from retrieval import derived, vectors
 from retrieval.manifest import (
     MANIFEST,
@@ -184,6 +184,25 @@ class Index:
             sections=tuple((int(o), str(t)) for o, t in json.loads(row["sections"])),
             notes=tuple(json.loads(row["notes"])),
         )
+
+    def text_boxes(self, path: str, page: int) -> list[TextBox]:
+        """The boxes of page ``page``'s OCR'd words and table rows (none in indexes made before)."""
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT b.boxes FROM text_boxes b JOIN documents d ON d.id = b.document "
+                    "WHERE d.path = ? AND b.page = ?",
+                    (path, page),
+                ).fetchone()
+            except sqlite3.OperationalError as exc:  # an index written by a longqa without them
+                if "no such table" not in str(exc):
+                    raise
+                return []
+        boxes = json.loads(row["boxes"]) if row else []
+        return [
+            TextBox(page, int(s), int(e), (left, top, right, bottom))
+            for s, e, left, top, right, bottom in boxes
+        ]
 
     _CHUNK_COLUMNS = """c.id, c.chunk_id, d.doc_id, c.text, d.path, c.page, c.line_start,
         c.line_end, c.char_start, c.char_end, c.n_tokens, c.ordinal, c.section"""

@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS chunks(
     line_end INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
     n_tokens INTEGER NOT NULL, section TEXT, text TEXT NOT NULL, embedding BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document, ordinal);
+CREATE TABLE IF NOT EXISTS text_boxes(
+    document INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    page INTEGER NOT NULL, boxes TEXT NOT NULL, PRIMARY KEY(document, page));
 """
 
 
@@ -163,6 +166,13 @@ class Writer:
                 )
                 for i, c in enumerate(item.chunks)
             ],
+        )
+        pages: dict[int, list[list[float]]] = {}  # a PDF's OCR'd words and table rows, per page
+        for box in doc.boxes:
+            pages.setdefault(box.page, []).append([box.start, box.end, *(round(v, 5) for v in box.box)])
+        self._db.executemany(
+            "INSERT INTO text_boxes(document, page, boxes) VALUES (?, ?, ?)",
+            [(row, page, json.dumps(boxes)) for page, boxes in pages.items()],
         )
 
 

@@ -102,6 +102,8 @@ def _stage(stage: str, done: int, total: int, detail: str) -> tuple[float, str]:
         return 0.05, f"found {total} files"
     if stage == "read":
         return 0.05 + 0.45 * done / max(total, 1), f"reading {done} of {total}: {short}"
+    if stage == "ocr":  # within one file's reading: the bar stays where reading left it
+        return 0.05, f"OCR: page {done} of {total} of {short}"
     if stage == "embed":
         return 0.5 + 0.5 * done / max(total, 1), f"embedding {done} of {total} chunks"
     if stage == "warm":
