@@ -29,6 +29,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from agents.answer import CallRecord, Trace
 from agents.backends import Backend
+from agents.prompts import REFUSAL
 from agents.repetition import RepetitionCut
 from core.errors import LongqaError
 
@@ -282,3 +283,38 @@ class Caller:
                 yield item
         finally:
             abandoned.set()  # the worker stops at its next chunk (if it ever comes)
+
+
+class HoldRefusal:
+    """Streams tokens, but holds back an answer that starts like a refusal (it may be escalated),
+    or, with ``hold_all``, the whole answer until ``release`` (it is checked first)."""
+
+    def __init__(self, sink: TokenSink | None, hold_all: bool = False) -> None:
+        self.sink = sink
+        self.held: list[str] = []
+        self.open = False
+        self.hold_all = hold_all
+
+    def __call__(self, token: str) -> None:
+        if self.sink is None:
+            return
+        if self.open:
+            self.sink(token)
+            return
+        self.held.append(token)
+        if self.hold_all:
+            return
+        text, refusal = "".join(self.held).lstrip().lower(), REFUSAL.lower()
+        n = min(len(text), len(refusal))
+        if text[:n] != refusal[:n]:
+            self.release()
+
+    def drop(self) -> None:
+        """Forget what is held (a refusal that a later call may replace)."""
+        self.held = []
+
+    def release(self) -> None:
+        self.open = True
+        if self.sink and self.held:
+            self.sink("".join(self.held))
+        self.held = []

@@ -36,6 +36,9 @@ class Evidence:
             self.by_marker[number] = chunk
         return self._marker_of[chunk.chunk_id]
 
+    def __contains__(self, chunk: Chunk) -> bool:
+        return chunk.chunk_id in self._marker_of
+
     def pin(self, marker: int, chunk: Chunk) -> None:
         """Number ``chunk`` as ``marker``: an answer read back keeps the markers it was given."""
         self._marker_of[chunk.chunk_id] = marker

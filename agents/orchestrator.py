@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from agents.answer import Answer, Citation, Trace
 from agents.backends import Backend
-from agents.calls import Caller, TokenSink
+from agents.calls import Caller, HoldRefusal, TokenSink
 from agents.citations import Sentence, cite, is_refusal, parse_markers
 from agents.corpus import Corpus
 from agents.injection import find, obeyed
 from agents.prompts import REFUSAL
 from agents.repair import judged, repair
-from agents.router import Decision, plan_chain, route
+from agents.router import Decision, follow_ups, plan_chain, route
 from agents.short_answer import short_answer
 from agents.strategies import STRATEGIES, Context, Draft
 from agents.strategies.registry import ESCALATED, WIDENED, StrategyName, label, strategy_name
@@ -36,37 +36,6 @@ class AskOptions:
     k: int = 8
     verify: bool = True
     strict: bool = False
-
-
-class _HoldRefusal:
-    """Streams tokens, but holds back an answer that starts like a refusal (it may be escalated),
-    or, with ``hold_all``, the whole answer until ``release`` (it is checked first)."""
-
-    def __init__(self, sink: TokenSink | None, hold_all: bool = False) -> None:
-        self.sink = sink
-        self.held: list[str] = []
-        self.open = False
-        self.hold_all = hold_all
-
-    def __call__(self, token: str) -> None:
-        if self.sink is None:
-            return
-        if self.open:
-            self.sink(token)
-            return
-        self.held.append(token)
-        if self.hold_all:
-            return
-        text, refusal = "".join(self.held).lstrip().lower(), REFUSAL.lower()
-        n = min(len(text), len(refusal))
-        if text[:n] != refusal[:n]:
-            self.release()
-
-    def release(self) -> None:
-        self.open = True
-        if self.sink and self.held:
-            self.sink("".join(self.held))
-        self.held = []
 
 
 def resolve(draft: Draft, corpus: Corpus, trace: Trace) -> list[Citation]:
@@ -126,17 +95,23 @@ class Answerer:
         trace.decision, trace.reason = decision.strategy, decision.reason
         trace.estimates = {k: v.as_dict() for k, v in decision.estimates.items()}
         hold = (
-            _HoldRefusal(on_token)
+            HoldRefusal(on_token)
             if name == StrategyName.AUTO and decision.strategy == StrategyName.RETRIEVE_REASON
             else None
         )
+        k = decision.k or options.k
         context = Context(
             self.corpus,
             caller,
             on_token=hold or on_token,
             on_status=status,
-            k=decision.k or options.k,
+            k=k,
             scope=decision.scope,
+            hops=(
+                follow_ups(question, self.corpus, self.backend, options.prefer, k)
+                if decision.strategy == StrategyName.RETRIEVE_REASON
+                else 0
+            ),
         )
         draft = STRATEGIES[decision.strategy].answer(question, context)
         strategy = decision.strategy
@@ -162,7 +137,7 @@ class Answerer:
         """Read more after a refusal, but let the refusal stand unless what the longer reading
         answers is supported by its own citations: a guess must not overturn a right refusal.
         The longer reading's answer is held back (not streamed) until it is checked."""
-        held = _HoldRefusal(on_token, hold_all=True)
+        held = HoldRefusal(on_token, hold_all=True)
         draft, strategy = self._escalate(question, refused, caller, options, held, status, k)
         if draft is refused or draft.refused or is_refusal(draft.text):
             held.release()

@@ -7,7 +7,9 @@
    question about the whole (summaries, "all", "every", "how many", comparisons, or low or flat
    retrieval scores) → chain_of_agents, over the whole collection when that fits the budget,
    else over the documents retrieval points at, else retrieve_reason with wider retrieval.
-3. The orchestrator escalates a retrieve_reason refusal to chain_of_agents (after Self-Route).
+3. retrieve_reason whose facts do not answer searches again for what they point at, as many
+   rounds as fit the budget (``follow_ups``); the orchestrator escalates a refusal that remains to
+   chain_of_agents (after Self-Route).
 
 So on a laptop CPU (~70 prefill tokens/s) a 17k-token manual is not read whole for a lookup,
 while on a vLLM GPU server it is.
@@ -146,6 +148,33 @@ def estimates(
         ),
         StrategyName.BASELINE: _estimate(backend, [Call(retrieved_tokens + _FRAME_TOKENS, int(answer))]),
     }
+
+
+HOPS = 2  # follow-up rounds retrieve_reason may make when its facts do not answer
+_QUERIES_TOKENS = 48  # what the follow-up step writes
+
+
+def follow_ups(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanced", k: int = 8) -> int:
+    """How many follow-up rounds (``HOPS`` at most) retrieve_reason may add to its first retrieve
+    and reason within the preference's budget: each writes queries from the facts, reads half as
+    many new chunks, and reasons over twice the facts."""
+    latency = PREFERENCES[preference(prefer)]["latency"]
+    hits = corpus.search(question, k=k)
+    retrieved = sum(corpus.block_tokens(h.chunk, backend.spec, backend.count_text) for h in hits)
+    first = estimates(backend, 0, retrieved)[StrategyName.RETRIEVE_REASON].seconds
+    speed = backend.speed
+    hop = _estimate(
+        backend,
+        [
+            Call(_FACTS_TOKENS + _FRAME_TOKENS, _QUERIES_TOKENS),
+            Call(retrieved // 2 + _FRAME_TOKENS, int(speed.writes("facts"))),
+            Call(2 * _FACTS_TOKENS + _FRAME_TOKENS, int(speed.writes("answer"))),
+        ],
+    ).seconds
+    rounds = 0
+    while rounds < HOPS and first + (rounds + 1) * hop <= latency:
+        rounds += 1
+    return rounds
 
 
 def reading(question: str, corpus: Corpus, backend: Backend) -> Reading:

@@ -24,6 +24,7 @@ class Context:
     max_facts: int = 8
     notes_tokens: int = 400  # the most a Chain-of-Agents worker may write
     scope: list[str] | None = None  # paths to read (Chain of Agents over part of the collection)
+    hops: int = 0  # follow-up searches retrieve_reason may make when its facts do not answer
     evidence: Evidence = field(default_factory=Evidence)
 
     def chunks(self) -> list[Chunk]:

@@ -6,6 +6,12 @@ marker, in another shown block); a multi-line copy that is not found whole keeps
 a paraphrase is replaced by the source sentences it restates when they hold most of its terms and
 all its numbers; anything else is an invention and dropped. *reason*: the answer from the kept
 facts only. The best evidence sits at both ends of the retrieve prompt.
+
+When the facts do not answer (a refusal from the reason step) and ``Context.hops`` allows it, the
+model writes up to two search queries from the facts it has (the second hop: a name, an option a
+fact points at), their new hits go through the retrieve step, and the reason step reads all the
+facts again. The queries and what they found are events of the trace; a refusal is streamed only
+once every hop has failed.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agents.calls import HoldRefusal, TokenSink
 from agents.citations import ground, is_refusal, locate
 from agents.evidence import ends_first, pack
-from agents.prompts import REASON, REFUSAL, RETRIEVE, documents
+from agents.prompts import FOLLOW_UP, REASON, REFUSAL, RETRIEVE, documents
 from agents.strategies.base import Context, Draft
 from ingest.document import Chunk
 
@@ -23,6 +30,7 @@ _FACT = re.compile(r"^\W*\[\s*S\s*(\d+)\s*\]\s*[:\-–]?\s*(.*?)\s*$")
 # a block's heading echoed by the model: "manual.pdf p.3 l.1-9 (Section)" or "pkg/mod.py:10-42 (f)"
 _HEADING = re.compile(r"^\S+(?: p\.\d+ l\.\d+(?:-\d+)?|:\d+(?:-\d+)?)(?: \(.*\))?$")
 _QUOTES = "\"'“”"
+FOLLOW_UPS = 2  # queries written per follow-up round
 
 
 def parse_facts(text: str) -> list[tuple[int, str]]:
@@ -134,33 +142,76 @@ def _shown(context: Context, marker: int) -> Chunk:
     return chunk
 
 
+def follow_up_queries(text: str, question: str, n: int) -> list[str]:
+    """The follow-up step's queries: one per line, without numbering, bullets or quotes; none that
+    repeats the question; at most ``n``."""
+    queries: list[str] = []
+    for line in text.splitlines():
+        query = re.sub(r"^\s*(?:\d+[.)]|[-*•])\s*", "", line).strip().strip(_QUOTES).strip()
+        if 3 <= len(query) <= 120 and query.lower() != question.lower() and query not in queries:
+            queries.append(query)
+    return queries[:n]
+
+
 class RetrieveReason:
+    """Retrieve, copy the facts, reason from them; when they do not answer, search again for what
+    they point at (at most ``Context.hops`` follow-up rounds) before refusing."""
+
     name = "retrieve_reason"
 
     def answer(self, question: str, context: Context) -> Draft:
         caller = context.caller
         context.on_status("searching the index")
         hits = context.corpus.search(question, k=context.k)
-        if context.scope is not None:
-            hits = [h for h in hits if h.chunk.span.path in set(context.scope)]
-        ranked = [h.chunk for h in hits]
+        found = self._retrieve(question, self._scoped([h.chunk for h in hits], context), context, "retrieve")
+        lines = _lines(found, context)
+        if not lines:
+            caller.trace.events.append("retrieve: no fact found in the documents; nothing to reason from")
+            return Draft(REFUSAL, context.evidence, refused=True)
+        hold = HoldRefusal(context.on_token) if context.hops else None
+        draft = self._reason(question, lines, found, context, hold or context.on_token)
+        for hop in range(1, context.hops + 1):
+            if not draft.refused:
+                break
+            more = self._hop(question, lines, hop, context)
+            if not more.spans:
+                break
+            if hold is not None:
+                hold.drop()  # the refusal is replaced by what the facts now say
+            for marker, spans in more.spans.items():
+                found.spans.setdefault(marker, []).extend(spans)
+            lines = _lines(found, context)
+            draft = self._reason(question, lines, found, context, hold or context.on_token)
+        if hold is not None:
+            hold.release()
+        return draft
+
+    @staticmethod
+    def _scoped(chunks: list[Chunk], context: Context) -> list[Chunk]:
+        if context.scope is None:
+            return chunks
+        wanted = set(context.scope)
+        return [c for c in chunks if c.span.path in wanted]
+
+    def _retrieve(self, question: str, ranked: list[Chunk], context: Context, role: str) -> Found:
+        """The retrieve step over ``ranked`` (as many as fit): the facts it copied, located."""
+        caller = context.caller
         room = caller.prompt_budget - caller.backend.count_prompt(
             RETRIEVE.format_messages(question=question, documents=documents(""), max_facts=context.max_facts)
         )
         kept, dropped = pack(ranked, room, context.block_tokens)
         if dropped:
             caller.trace.events.append(
-                f"retrieve: {len(dropped)} of {len(ranked)} retrieved chunks left out to fit"
+                f"{role}: {len(dropped)} of {len(ranked)} retrieved chunks left out to fit"
             )
-        ordered = ends_first(kept)
         for chunk in sorted(kept, key=lambda c: (c.span.path, c.span.char_start)):
             context.evidence.marker(chunk)  # number blocks in document order
         context.on_status(f"copying the relevant facts from {len(kept)} chunks")
         retrieved = caller.call(
-            "retrieve",
+            role,
             RETRIEVE.format_messages(
                 question=question,
-                documents=documents(context.evidence.render(ordered)),
+                documents=documents(context.evidence.render(ends_first(kept))),
                 max_facts=context.max_facts,
             ),
         )
@@ -173,19 +224,48 @@ class RetrieveReason:
             (found.dropped, "not found in the shown blocks, dropped"),
         ):
             if count:
-                caller.trace.events.append(f"retrieve: {count} copied fact(s) {what}")
-        lines = [
-            f"[S{marker}] {_shown(context, marker).text[start:end]}"
-            for marker, spans in found.spans.items()
-            for start, end in spans
-        ]
-        if not lines:
-            caller.trace.events.append("retrieve: no fact found in the documents; nothing to reason from")
-            return Draft(REFUSAL, context.evidence, refused=True)
+                caller.trace.events.append(f"{role}: {count} copied fact(s) {what}")
+        return found
+
+    def _hop(self, question: str, lines: list[str], hop: int, context: Context) -> Found:
+        """One follow-up round: queries written from the facts so far, their hits not shown yet,
+        the retrieve step over those."""
+        caller = context.caller
+        context.on_status("the facts do not answer yet: searching for what they point at")
+        written = caller.call(
+            f"follow-up {hop}",
+            FOLLOW_UP.format_messages(question=question, facts="\n".join(lines), n=FOLLOW_UPS),
+            max_tokens=64,
+            temperature=0.0,
+        )
+        queries = follow_up_queries(written.text, question, FOLLOW_UPS)
+        fresh: list[Chunk] = []
+        for query in queries:
+            for hit in context.corpus.search(query, k=max(context.k // 2, 3)):
+                if hit.chunk not in context.evidence and hit.chunk not in fresh:
+                    fresh.append(hit.chunk)
+        fresh = self._scoped(fresh, context)
+        asked = "; ".join(f"“{q}”" for q in queries) or "nothing usable"
+        caller.trace.events.append(f"follow-up {hop}: searched for {asked}: {len(fresh)} new chunk(s)")
+        if not fresh:
+            return Found()
+        return self._retrieve(question, fresh, context, f"retrieve (follow-up {hop})")
+
+    @staticmethod
+    def _reason(
+        question: str, lines: list[str], found: Found, context: Context, sink: TokenSink | None
+    ) -> Draft:
         context.on_status(f"answering from {len(lines)} facts")
-        reasoned = caller.call(
-            "reason",
-            REASON.format_messages(question=question, facts="\n".join(lines)),
-            on_token=context.on_token,
+        reasoned = context.caller.call(
+            "reason", REASON.format_messages(question=question, facts="\n".join(lines)), on_token=sink
         )
         return Draft(reasoned.text, context.evidence, is_refusal(reasoned.text), found.spans)
+
+
+def _lines(found: Found, context: Context) -> list[str]:
+    """The located facts as the reason step reads them: ``[S#] text``."""
+    return [
+        f"[S{marker}] {_shown(context, marker).text[start:end]}"
+        for marker, spans in found.spans.items()
+        for start, end in spans
+    ]
