@@ -27,9 +27,7 @@ from agents.support import (
     rescale,
     support_judge,
 )
-from ingest.pipeline import load_document
 from tests.agents.fakes import is_cloze, is_yes_no, scripted
-from tests.conftest import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRS = ROOT / "app" / "evaluation" / "judge_pairs.jsonl"
@@ -71,14 +69,9 @@ def test_the_pairs_are_many_balanced_and_split_by_kind() -> None:
     assert origins["judge_calibration.jsonl"] == 29 and origins["hand"] >= 80
 
 
-def test_every_passage_is_real_text_of_the_examples() -> None:
-    texts: dict[str, str] = {}
+def test_every_passage_is_a_chunk_or_less() -> None:
+    # that each is real text of the examples, as indexed: tests/eval/test_calibration.py
     for pair in _pairs():
-        name = pair["source"]["file"]
-        if name not in texts:
-            path = next(p for p in (EXAMPLES / name, EXAMPLES / "simplejson" / name) if p.exists())
-            texts[name] = " ".join(load_document(path, name).text.split())
-        assert " ".join(pair["passage"].split()) in texts[name], pair["claim"]
         words = len(pair["passage"].split())
         assert words >= 10 and (words <= 420 or pair["origin"] != "hand"), pair["claim"]
 

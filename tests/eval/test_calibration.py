@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
 
 from agents.answer import Trace
@@ -21,7 +20,7 @@ from app.evaluation.calibration import (
 )
 from app.evaluation.entailment import JudgeEntails
 from core.errors import LongqaError
-from ingest.pdf import normalize_page_text
+from ingest.pipeline import load_document
 from tests.agents.fakes import scripted
 from tests.conftest import EXAMPLES
 
@@ -43,10 +42,8 @@ def test_every_passage_is_real_text_from_the_examples() -> None:
         if pair.source.page is not None:
             key = (pair.source.file, pair.source.page)
             if key not in pages:
-                pdf = pdfium.PdfDocument(path)
-                raw = pdf[pair.source.page - 1].get_textpage().get_text_range()
-                pages[key] = " ".join(normalize_page_text(raw)[0].split())
-                pdf.close()
+                page_text = load_document(path, pair.source.file).page_text(pair.source.page)
+                pages[key] = " ".join(page_text.split())
             assert " ".join(pair.passage.split()) in pages[key], pair.claim  # as indexed, spacing aside
         else:
             assert pair.source.lines is not None
