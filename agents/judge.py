@@ -42,6 +42,11 @@ class Supports(Protocol):
     @property
     def spec(self) -> str: ...
 
+    @property
+    def name(self) -> str:
+        """The backend and how it judges, as reports and calibrations name the judge."""
+        ...
+
     def support(self, claim: str, passage: str, question: str | None = None) -> float | None: ...
 
 
@@ -56,6 +61,10 @@ class Judge:
     @property
     def spec(self) -> str:
         return self.caller.backend.spec
+
+    @property
+    def name(self) -> str:
+        return f"{self.spec} (yes/no)"
 
     def support(self, claim: str, passage: str, question: str | None = None) -> float | None:
         """P(the passage supports the claim), or None when the judge gave no usable answer.

@@ -219,6 +219,10 @@ class SupportJudge:
     def spec(self) -> str:
         return self.observer.spec
 
+    @property
+    def name(self) -> str:
+        return f"{self.spec} ({self.variant}, yes from P {self.threshold:g})"
+
     def observation(self, claim: str, passage: str, question: str | None = None) -> Observation:
         return self.observer.observe(claim, passage, question, NEEDS[self.variant])
 

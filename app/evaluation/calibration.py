@@ -148,4 +148,4 @@ def calibrate_judge(judge: Supports, path: Path = FIXTURE) -> Calibration:
     pairs = load_pairs(path)
     scored = held_back(pairs)
     name = Path(path).name + (", held-back part" if len(scored) < len(pairs) else "")
-    return calibrate(judge.support, scored, judge=judge.spec, fixture=name)
+    return calibrate(judge.support, scored, judge=judge.name, fixture=name)

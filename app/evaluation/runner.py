@@ -108,18 +108,18 @@ def _verdict(result: QuestionResult) -> str:
 def calibration_for(
     judge: Supports, out: Path, progress: Progress | None = None, pairs: Path = FIXTURE
 ) -> Calibration:
-    """The judge's calibration on ``pairs``, measured once per judge spec and pairs file and kept
-    in ``out``."""
+    """The judge's calibration on ``pairs``, measured once per judge (its backend and how it
+    judges) and pairs file and kept in ``out``."""
     path = out / CALIBRATION
     if path.exists():
         try:
             cached = _CALIBRATION.validate_json(path.read_bytes())
-            if cached.judge == judge.spec and cached.fixture.split(",")[0] == pairs.name:
+            if cached.judge == judge.name and cached.fixture.split(",")[0] == pairs.name:
                 return cached
         except ValueError:
             log.warning("ignoring unreadable %s", path)
     if progress:
-        progress("calibrate", 0, 1, f"calibrating the judge {judge.spec}")
+        progress("calibrate", 0, 1, f"calibrating the judge {judge.name}")
     calibration = calibrate_judge(judge, pairs)
     out.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_CALIBRATION.dump_json(calibration, indent=2))
@@ -173,7 +173,7 @@ def run_evaluation(
         f"chunking {settings.chunk_tokens} tokens; answers verified by the judge below, not during answering",
     )
     meta = ReportMeta(
-        str(dataset), f"{model.spec} ({model.description})", judge.spec, calibration, notes=notes
+        str(dataset), f"{model.spec} ({model.description})", judge.name, calibration, notes=notes
     )
     write_report(out, ledger.in_order(items), meta)
     return out

@@ -265,7 +265,8 @@ def test_calibrate_judge_on_your_own_pairs_scores_them(
     )
     assert run(["eval", "--calibrate-judge", "--pairs", str(pairs), "--out", str(tmp_path / "ev")]) == 0
     assert capsys.readouterr().out.strip() == (
-        "judge test:scripted: accuracy 1.00 [0.34–1.00] on 2 hand-labelled pairs (mine.jsonl); "
+        "judge test:scripted (window+focus+cloze, yes from P 0.5): accuracy 1.00 [0.34–1.00] on 2 "
+        "hand-labelled pairs (mine.jsonl); "
         "precision 1.00 [0.21–1.00], recall 1.00 [0.21–1.00], 0 unanswered, threshold 0.5"
     )
 

@@ -150,6 +150,6 @@ def test_calibrate_judge_scores_only_the_held_back_part() -> None:
     calibration = calibrate_judge(Judge(Caller(backend, Trace())))
     pairs = held_back(load_pairs())
     assert calibration.fixture == "judge_pairs.jsonl, held-back part"
-    assert calibration.judge == "test:scripted" and calibration.n == len(pairs)
+    assert calibration.judge == "test:scripted (yes/no)" and calibration.n == len(pairs)
     assert calibration.accuracy == pytest.approx(sum(p.supported for p in pairs) / len(pairs))
     assert calibration.recall == 1.0

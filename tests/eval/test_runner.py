@@ -88,7 +88,9 @@ def test_interrupted_evaluation_resumes_without_repeating_calls(tmp_path: Path) 
     )
     assert len((out / RESULTS).read_text().splitlines()) == 6
     report = json.loads((folder / "report.json").read_text())
-    assert report["meta"]["calibration"]["n"] >= 24 and report["meta"]["judge"] == "test:scripted"
+    assert report["meta"]["calibration"]["n"] >= 24 and report["meta"]["judge"].startswith(
+        "test:scripted (window+focus+cloze"
+    )
     price = next(q for q in report["questions"] if q["id"] == "price" and q["strategy"] == "full_context")
     assert price["metrics"]["refusal_correct"] is True
     assert {p.name for p in folder.iterdir()} >= {
