@@ -66,6 +66,7 @@ class ChatLlamaCpp(BaseChatModel):
     n_threads: int | None = None
     max_tokens: int = 512
     temperature: float = 0.0
+    repeat_penalty: float = 1.0  # llama.cpp's; benchmarks/bench_decoding.py measures others
     seed: int = 7
     model_sha256: str | None = None  # the file's pinned sha256, else computed on first need
     kv_type: str = "f16"  # "q8_0" halves the KV cache (and every stored prefix state)
@@ -311,6 +312,7 @@ class ChatLlamaCpp(BaseChatModel):
                     prompt=prompt_tokens,
                     max_tokens=max_tokens,
                     temperature=float(kwargs.pop("temperature", self.temperature)),
+                    repeat_penalty=self.repeat_penalty,
                     stop=stop or None,
                     stream=True,
                     logits_processor=LogitsProcessorList([capture]) if want_logprobs else None,
