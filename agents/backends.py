@@ -69,6 +69,9 @@ class Backend:
     # how much of such a prefix is already cached here: ``(messages, prefix) -> (tokens, state bytes
     # to load)``; None where the backend cannot tell (a server: its own cache, unseen)
     cached_prefix: Callable[[list[BaseMessage], str], tuple[int, int]] | None = None
+    # a small model (the packaged ones): it cites the wrong place more often when it reads a
+    # whole collection than when it reads retrieved facts (benchmarks/results/eval-single-docs)
+    small: bool = False
 
     @property
     def speed(self) -> Speed:
@@ -226,6 +229,7 @@ def _llamacpp(
         answer_tokens=answer_tokens,
         prefix_options=lambda prefix, tag: {"cache_prefix": prefix, "cache_tag": tag},
         cached_prefix=chat.cached_prefix,
+        small=target in PACKAGED,
     )
 
 

@@ -268,3 +268,22 @@ def test_refusal_on_a_slow_backend_searches_wider_instead_of_reading_everything(
     assert second > first
     assert any("retrieved again 8 chunks wide" in e for e in answer.trace.events)
     assert not any(c.role.startswith("worker") for c in answer.trace.calls)
+
+
+def test_a_small_model_answers_a_lookup_from_retrieved_facts_even_when_everything_fits(
+    small_corpus: Corpus,
+) -> None:
+    shaped = ShapedCorpus(small_corpus, CONCENTRATED)
+    backend = backend_with(Speed(prefill=2000, decode=40))
+    assert route("How much disk space?", shaped, backend).strategy == "full_context"
+    backend.small = True  # the packaged models: they cite more exactly from retrieved facts
+    decision = route("How much disk space?", shaped, backend)
+    assert decision.strategy == "retrieve_reason"
+    assert "fits the 32768-token window" in decision.reason and "a small model cites" in decision.reason
+    whole = route("Summarize the guide.", shaped, backend)  # about the whole: read it all
+    assert whole.strategy == "full_context"
+    slow = backend_with(Speed(prefill=100, decode=3))
+    slow.small = True
+    over = route("How much disk space?", shaped, slow, prefer="cost")  # retrieving is over budget
+    assert over.estimates["retrieve_reason"].seconds > 60 >= over.estimates["full_context"].seconds
+    assert over.strategy == "full_context"
