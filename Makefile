@@ -31,6 +31,23 @@ run: $(STAMP) tesseract
 test: $(STAMP) chromium tesseract
 	$(BIN)/python -m pytest
 
+# Optional, not part of `make test`: the openai: and vllm: backends against vLLM itself (its CPU
+# build, in its own ~3.5 GB virtualenv). About 6 minutes on 2 cores, plus the install the first time.
+VLLM_VENV  := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+.PHONY: test-vllm
+
+$(VLLM_STAMP): requirements-vllm.txt
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install --quiet torch==2.13.0 -r requirements-vllm.txt
+	# built against another torch, these break vLLM's import; vLLM serves text without them
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	touch $(VLLM_STAMP)
+
+test-vllm: $(STAMP) $(VLLM_STAMP)
+	LONGQA_VLLM_PYTHON=$(VLLM_VENV)/bin/python $(BIN)/python -m pytest -m vllm tests/agents/test_vllm_server.py
+
 # Debian's Tesseract with its English model, for OCR of scanned PDFs (tesserocr reads the model)
 tesseract:
 	@command -v tesseract >/dev/null || ($(SUDO) apt-get update -qq && \

@@ -222,7 +222,8 @@ def chat_model(info: ServerInfo, max_tokens: int, timeout: float, api_key: str |
     Prompts share their prefix byte for byte across questions (documents first), so the server's
     own prefix cache does the rest: vLLM's automatic prefix caching, and llama.cpp's server, which
     is asked for it explicitly (``cache_prompt``). The cached prompt tokens it reports come back
-    in the usage (``input_token_details.cache_read``).
+    in the usage (``input_token_details.cache_read``); vLLM reports them only when started with
+    ``--enable-prompt-tokens-details``.
 
     A request waits at most ``timeout`` seconds (each call narrows this to its own deadline), and
     is not retried by the client: a retry after a timeout would outlive the deadline, and an HTTP

@@ -68,8 +68,8 @@ class ChatVLLM(BaseChatModel):
 
     def count_prompt(self, messages: list[BaseMessage]) -> int:
         tokenizer = self.llm.get_tokenizer()
-        ids = tokenizer.apply_chat_template(
-            to_openai_messages(messages), tokenize=True, add_generation_prompt=True
+        ids = tokenizer.apply_chat_template(  # transformers 5 returns a dict unless told otherwise
+            to_openai_messages(messages), tokenize=True, add_generation_prompt=True, return_dict=False
         )
         return len(ids)
 
@@ -93,10 +93,12 @@ class ChatVLLM(BaseChatModel):
             output = self.llm.chat([to_openai_messages(messages)], params, use_tqdm=False)[0]
         seconds = time.perf_counter() - started
         completion = output.outputs[0]
+        cached = int(getattr(output, "num_cached_tokens", 0) or 0)  # found in vLLM's prefix cache
         metadata: dict[str, Any] = {
             "usage": {
                 "prompt_tokens": len(output.prompt_token_ids),
                 "completion_tokens": len(completion.token_ids),
+                "prompt_tokens_details": {"cached_tokens": cached},
             },
             "timing": {"seconds": seconds},
         }
@@ -118,6 +120,7 @@ class ChatVLLM(BaseChatModel):
                 "input_tokens": len(output.prompt_token_ids),
                 "output_tokens": len(completion.token_ids),
                 "total_tokens": len(output.prompt_token_ids) + len(completion.token_ids),
+                "input_token_details": {"cache_read": cached},
             },
         )
         return ChatResult(generations=[ChatGeneration(message=message)])

@@ -1,0 +1,1 @@
+"""Helpers for the optional vLLM check (make test-vllm); run with vLLM's own virtualenv."""
