@@ -15,7 +15,7 @@ from app.settings import Settings
 from core.cache import cache_root
 from core.errors import LongqaError
 from ingest.chunking import ChunkSettings
-from retrieval.embeddings import SentenceEmbedder
+from retrieval.embeddings import Embedder, load_embedder, variant_of
 from retrieval.indexer import IngestReport, Progress, ingest
 from retrieval.manifest import IndexConfig
 from retrieval.search import HybridSearcher
@@ -27,13 +27,13 @@ def chunk_settings(settings: Settings) -> ChunkSettings:
 
 
 @functools.cache
-def _embedder(model: str, batch: int) -> SentenceEmbedder:
-    return SentenceEmbedder(model, batch_size=batch)
+def _embedder(model: str, batch: int, backend: str) -> Embedder:
+    return load_embedder(model, backend, batch_size=batch)
 
 
-def embedder(settings: Settings) -> SentenceEmbedder:
+def embedder(settings: Settings) -> Embedder:
     """The embedding model (loaded once per process)."""
-    return _embedder(settings.embedding_model, settings.embedding_batch)
+    return _embedder(settings.embedding_model, settings.embedding_batch, settings.embedder_backend)
 
 
 def ingest_paths(
@@ -75,7 +75,8 @@ def ingest_docs(
 def open_index(settings: Settings, index_folder: Path) -> Index:
     """An existing index, refused if it was built with another embedding model."""
     model = embedder(settings)
-    expect = IndexConfig(model.name, model.dimension, settings.chunk_tokens, settings.chunk_overlap)
+    chunks = (settings.chunk_tokens, settings.chunk_overlap)
+    expect = IndexConfig(model.name, model.dimension, *chunks, embedder_variant=variant_of(model))
     return Index.open(index_folder, expect=expect, hnsw_threshold=settings.hnsw_threshold)
 
 

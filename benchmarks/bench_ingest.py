@@ -9,12 +9,13 @@ Two corpora:
   corpus holds about 1,000 pages (9 copies of each, 990 pages; ``--quick``: 3 copies, 330 pages).
 
 For each corpus, longqa's ``retrieval.indexer.ingest`` builds a fresh index in a temporary folder
-with the packaged all-MiniLM-L6-v2 (``SentenceEmbedder``) and the default chunking (384 cl100k
-tokens, overlap 32). Reported: wall seconds, pages/s, chunks/s and the stages of
-``IngestReport.seconds`` as longqa times them: "scan" (walking the folder, and reading and hashing
-files to find unchanged ones), "parse" (``load_document``), "chunk" (``chunk_document``), "embed"
-and "write". "other" is wall time minus the sum of those stages (opening and closing the index,
-reading a file's bytes before parsing it); it should be small.
+with the packaged all-MiniLM-L6-v2 run by longqa's default embedder backend (OpenVINO, bf16 where
+the CPU has it; ``--backend torch`` for sentence-transformers in fp32, as LangChain runs it) and
+the default chunking (384 cl100k tokens, overlap 32). Reported: wall seconds, pages/s, chunks/s
+and the stages of ``IngestReport.seconds`` as longqa times them: "scan" (walking the folder, and
+reading and hashing files to find unchanged ones), "parse" (``load_document``), "chunk"
+(``chunk_document``), "embed" and "write". "other" is wall time minus the sum of those stages
+(opening and closing the index, reading a file's bytes before parsing it); it should be small.
 
 In the same process, on the same PDFs only, LangChain's common pipeline:
 ``PyPDFLoader`` per PDF, ``RecursiveCharacterTextSplitter(chunk_size=1500, chunk_overlap=120)``
@@ -44,8 +45,9 @@ hits' spans, as ``tests/retrieval/test_quality.py`` counts) on an index of the P
 and dense-only, which is what LangChain's FAISS store does). Also longqa's hybrid recall@5 over
 all questions on the full ``examples/`` index.
 
-Usage: ``python benchmarks/bench_ingest.py [--quick] [--out FILE.json]``. Prints markdown tables
-and writes every figure as JSON (default ``benchmarks/results-ingest.json``; not to be committed).
+Usage: ``python benchmarks/bench_ingest.py [--quick] [--backend openvino|torch] [--out FILE.json]``.
+Prints markdown tables and writes every figure as JSON (default ``benchmarks/results-ingest.json``;
+not to be committed).
 
 The corpora and the timed pipelines live in ``ingest_pipelines.py``, recall@5 and the page-text
 comparison in ``ingest_quality.py``; this file holds the command line, the run and the report.
@@ -86,7 +88,7 @@ from benchmarks.ingest_pipelines import (
 from benchmarks.ingest_quality import K, extraction_notes, recall_rows
 from ingest.chunking import ChunkSettings
 from ingest.tokens import count_tokens
-from retrieval.embeddings import SentenceEmbedder, default_model_path
+from retrieval.embeddings import BACKENDS, default_model_path, load_embedder, variant_of
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results-ingest.json"
@@ -126,7 +128,8 @@ PIPELINES = {
 def markdown(results: dict[str, Any]) -> str:
     """The tables printed to stdout."""
     corpora: dict[str, Any] = results["corpora"]
-    window = results["environment"]["model_max_seq_length"]
+    env = results["environment"]
+    window = env["model_max_seq_length"]
     out = [f"### Ingest throughput (medians of {EXAMPLE_REPEATS} runs on examples, 1 run on large)", ""]
     out += _header(
         "llrrrrrrrrrrrrr",
@@ -155,12 +158,12 @@ def markdown(results: dict[str, Any]) -> str:
         "threads) per wall second, median; about 2 means both cores were ours, near 1 or below means "
         "the run shared the machine.",
         "",
-        "### longqa vs LangChain on the same PDFs",
+        f"### longqa ({env['longqa_embedder']}) vs LangChain (torch-fp32) on the same PDFs",
         "",
     ]
     out += _header(
-        "lrrrrrrrrr",
-        *("corpus", "pages", "longqa s", "LangChain s", "longqa / LangChain", "same, in CPU s"),
+        "lrrrrrrrrrr",
+        *("corpus", "pages", "longqa s", "LangChain s", "longqa / LangChain", "same, in CPU s", "speed-up"),
         *("longqa pages/s", "LangChain pages/s"),
         f"longqa chunks (mean tokens; over {window} wordpieces)",
         f"LangChain chunks (mean tokens; over {window} wordpieces)",
@@ -175,12 +178,14 @@ def markdown(results: dict[str, Any]) -> str:
             _row(
                 *(name, lq["pages"], f"{lq['wall_s']:.1f}", f"{lc['wall_s']:.1f}"),
                 *(f"{ratio['seconds_ratio']:.2f}", f"{ratio['cpu_seconds_ratio']:.2f}"),
+                f"{1 / ratio['seconds_ratio']:.2f}x",
                 *(f"{lq['pages_per_s']:.2f}", f"{lc['pages_per_s']:.2f}", *chunks),
             )
         )
     out += [
         "",
-        'Seconds are wall seconds; "same, in CPU s" is the ratio of this process\'s CPU seconds, which '
+        "Seconds are wall seconds (medians); speed-up = LangChain s / longqa s; "
+        '"same, in CPU s" is the ratio of this process\'s CPU seconds, which '
         "another job on the machine disturbs less than wall time. Chunks: count (mean cl100k tokens; "
         "share of chunks whose embedded text - for longqa with its path/section header - exceeds the "
         f"model's max_seq_length of {window} wordpieces, so that "
@@ -208,7 +213,7 @@ def markdown(results: dict[str, Any]) -> str:
                 *(_pair(e["hyphen_split_words"]), _pair(e["chars"], ",")),
             )
         )
-    env, load = results["environment"], results["model_load_s"]
+    load = results["model_load_s"]
     busiest = max(r["load_1m"] for r in results["runs"])
     out += [
         "",
@@ -227,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help=f"large corpus of {QUICK_COPIES} copies per PDF")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON file for every figure")
+    parser.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0], help="longqa's embedder backend")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -236,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = ChunkSettings()
     count_tokens("warm-up")  # builds tiktoken's tables once, outside any timing
     started = time.perf_counter()
-    embedder = SentenceEmbedder(batch_size=EMBED_BATCH)
+    embedder = load_embedder(backend=args.backend, batch_size=EMBED_BATCH)
     embedder.embed(["warm-up"])
     longqa_load = time.perf_counter() - started
     langchain = LangChain(default_model_path())
@@ -251,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "model": default_model_path(),
+            "longqa_embedder": variant_of(embedder),
             "model_max_seq_length": window.max_tokens,
         },
         "settings": {

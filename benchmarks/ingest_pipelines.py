@@ -22,7 +22,7 @@ from typing import Any
 
 from ingest.chunking import ChunkSettings
 from ingest.tokens import count_tokens
-from retrieval.embeddings import SentenceEmbedder
+from retrieval.embeddings import Embedder
 from retrieval.indexer import embedding_text, ingest
 from retrieval.store import Index
 
@@ -114,7 +114,7 @@ def run_longqa(
     corpus: Corpus,
     variant: str,
     repeat: int,
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
     settings: ChunkSettings,
     index_folder: Path,
 ) -> Run:
@@ -254,7 +254,7 @@ def bench_corpus(
     corpus: Corpus,
     work: Path,
     repeats: int,
-    embedder: SentenceEmbedder,
+    embedder: Embedder,
     langchain: LangChain,
     settings: ChunkSettings,
     window: ModelWindow,

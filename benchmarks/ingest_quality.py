@@ -16,7 +16,7 @@ from typing import Any
 from app.evaluation.dataset import GoldEvidence
 from app.evaluation.metrics import CitedSpan, evidence_hit
 from ingest.pdf import load_pdf
-from retrieval.embeddings import SentenceEmbedder
+from retrieval.embeddings import Embedder
 from retrieval.search import HybridSearcher
 from retrieval.store import Index
 
@@ -61,7 +61,7 @@ def recall(questions: list[Question], finds: Callable[[Question], bool]) -> dict
     return {"recall": found / len(questions), "found": found, "questions": len(questions), "missed": missed}
 
 
-def recall_rows(store: Any, indexes: dict[str, Path], embedder: SentenceEmbedder) -> list[dict[str, Any]]:
+def recall_rows(store: Any, indexes: dict[str, Path], embedder: Embedder) -> list[dict[str, Any]]:
     """Recall@K of LangChain's store and longqa's indexes of the examples corpus."""
     questions = load_questions()
     pdf_questions = [q for q in questions if is_pdf_question(q)]

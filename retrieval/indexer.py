@@ -23,7 +23,7 @@ from ingest.ocr import OcrMode
 from ingest.pipeline import Loaded, chunk_document, load_document
 from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, shown, walk
 from retrieval import vectors
-from retrieval.embeddings import Embedder
+from retrieval.embeddings import Embedder, variant_of
 from retrieval.manifest import IndexConfig
 from retrieval.rows import KnownFile
 from retrieval.store import Index
@@ -167,7 +167,8 @@ def ingest(
     reads, for the files read in this run)."""
     if not any(Path(r).exists() for r in roots):
         raise LongqaError(f"no such file or folder: {', '.join(str(r) for r in roots) or '(none given)'}")
-    config = IndexConfig(embedder.name, embedder.dimension, chunking.tokens, chunking.overlap)
+    model, chunks = (embedder.name, embedder.dimension), (chunking.tokens, chunking.overlap)
+    config = IndexConfig(*model, *chunks, embedder_variant=variant_of(embedder))
     threshold = vectors.DEFAULT_HNSW_THRESHOLD if hnsw_threshold is None else hnsw_threshold
     index = Index.open(index_folder, expect=config, create=True, hnsw_threshold=threshold)
     try:

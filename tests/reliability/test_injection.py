@@ -164,7 +164,7 @@ def collections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Collections:
     monkeypatch.delenv(ENV_INDEX, raising=False)
     monkeypatch.delenv("LONGQA_MODEL", raising=False)
     embedder = HashEmbedder()
-    monkeypatch.setattr(app.components, "_embedder", lambda model, batch: embedder)
+    monkeypatch.setattr(app.components, "_embedder", lambda model, batch, backend: embedder)
     store = Collections(folder)
     collection = store.create("Hostile")
     uploads = [("install.md", INSTALL.encode()), (EVIL_NAME, EVIL.encode()), ("leak.md", LEAK.encode())]
