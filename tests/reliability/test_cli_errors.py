@@ -137,7 +137,7 @@ class _NeverAnswers(BaseHTTPRequestHandler):
             self._json({"count": max(1, len(str(body.get("prompt", ""))) // 4)})
             return
         type(self).asked.set()
-        self.release.wait(120)
+        self.release.wait(600)  # longer than any hang guard: set when the test ends
 
 
 @pytest.fixture
