@@ -36,6 +36,7 @@ from agents.strategies.registry import (
 from core.errors import LongqaError
 from ingest.ocr import OcrMode
 from retrieval.embeddings import BACKENDS as EMBEDDER_BACKENDS
+from retrieval.vectors import DEFAULT_HNSW_THRESHOLD
 
 # the registry of strategies and preferences, for the UI (which imports no lower than app)
 __all__ = [
@@ -67,7 +68,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0, description="overlap between consecutive chunks, in tokens")
     max_file_mb: float = Field(20.0, gt=0, description="files larger than this are skipped")
     hnsw_threshold: int = Field(
-        200_000, ge=1, description="use HNSW instead of exact search above this many chunks"
+        DEFAULT_HNSW_THRESHOLD,
+        ge=1,
+        description="use an approximate (IVF) index instead of exact search from this many chunks",
     )
     embedding_model: str = Field(
         "sentence-transformers/all-MiniLM-L6-v2",

@@ -326,6 +326,10 @@ class Index:
             try:
                 connection.execute("BEGIN IMMEDIATE")
                 yield writer
+                current = (read_manifest(self.folder) or {}).get("generation") == read_generation(connection)
+                if current and not (writer.added or writer.removed) and config in (None, self.config):
+                    rollback(connection)  # nothing changed and the search files are current: no rebuild
+                    return
                 generation = read_generation(connection) + 1
                 connection.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('generation', ?)", (str(generation),)

@@ -1,4 +1,4 @@
-"""The on-disk index: incremental re-ingest, removal, interruption, manifest refusal, HNSW, one
+"""The on-disk index: incremental re-ingest, removal, interruption, manifest refusal, IVF, one
 document's failure staying its own, and paths that are not an index."""
 
 from __future__ import annotations
@@ -214,12 +214,12 @@ def test_changed_chunk_settings_rechunk_everything(corpus: Path, tmp_path: Path)
     assert manifest["chunk_tokens"] == 120
 
 
-def test_hnsw_above_the_threshold(corpus: Path, tmp_path: Path) -> None:
+def test_ivf_above_the_threshold(corpus: Path, tmp_path: Path) -> None:
     run(corpus, tmp_path / "ix", HashEmbedder(), hnsw_threshold=10)
     manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
-    assert manifest["faiss"] == "hnsw"
+    assert manifest["faiss"] == "ivf"
     with Index.open(tmp_path / "ix", hnsw_threshold=10) as index:
-        assert vectors.kind(vectors.load(tmp_path / "ix" / "faiss.index")) == "hnsw"
+        assert vectors.kind(vectors.load(tmp_path / "ix" / "faiss.index")) == "ivf"
         probe = index.all_chunks()[3]
         vector = HashEmbedder().embed([embedding_text(probe.span.path, probe.section, probe.text)])[0]
         top = index.dense_search(vector, 1)
