@@ -29,7 +29,10 @@ class Context:
 
     def chunks(self) -> list[Chunk]:
         """The chunks in document order, limited to ``scope`` when one is set."""
-        chunks = self.corpus.chunks()
+        return self.in_scope(self.corpus.chunks())
+
+    def in_scope(self, chunks: list[Chunk]) -> list[Chunk]:
+        """``chunks`` limited to ``scope`` when one is set."""
         if self.scope is None:
             return chunks
         wanted = set(self.scope)

@@ -144,11 +144,13 @@ def _shown(context: Context, marker: int) -> Chunk:
 
 def follow_up_queries(text: str, question: str, n: int) -> list[str]:
     """The follow-up step's queries: one per line, without numbering, bullets or quotes; none that
-    repeats the question; at most ``n``."""
+    repeats the question, no NONE; at most ``n``."""
     queries: list[str] = []
     for line in text.splitlines():
         query = re.sub(r"^\s*(?:\d+[.)]|[-*•])\s*", "", line).strip().strip(_QUOTES).strip()
-        if 3 <= len(query) <= 120 and query.lower() != question.lower() and query not in queries:
+        if query.upper() == "NONE" or query.lower() == question.lower():
+            continue
+        if 3 <= len(query) <= 120 and query not in queries:
             queries.append(query)
     return queries[:n]
 
@@ -163,7 +165,7 @@ class RetrieveReason:
         caller = context.caller
         context.on_status("searching the index")
         hits = context.corpus.search(question, k=context.k)
-        found = self._retrieve(question, self._scoped([h.chunk for h in hits], context), context, "retrieve")
+        found = self._retrieve(question, context.in_scope([h.chunk for h in hits]), context, "retrieve")
         lines = _lines(found, context)
         if not lines:
             caller.trace.events.append("retrieve: no fact found in the documents; nothing to reason from")
@@ -185,13 +187,6 @@ class RetrieveReason:
         if hold is not None:
             hold.release()
         return draft
-
-    @staticmethod
-    def _scoped(chunks: list[Chunk], context: Context) -> list[Chunk]:
-        if context.scope is None:
-            return chunks
-        wanted = set(context.scope)
-        return [c for c in chunks if c.span.path in wanted]
 
     def _retrieve(self, question: str, ranked: list[Chunk], context: Context, role: str) -> Found:
         """The retrieve step over ``ranked`` (as many as fit): the facts it copied, located."""
@@ -244,7 +239,7 @@ class RetrieveReason:
             for hit in context.corpus.search(query, k=max(context.k // 2, 3)):
                 if hit.chunk not in context.evidence and hit.chunk not in fresh:
                     fresh.append(hit.chunk)
-        fresh = self._scoped(fresh, context)
+        fresh = context.in_scope(fresh)
         asked = "; ".join(f"“{q}”" for q in queries) or "nothing usable"
         caller.trace.events.append(f"follow-up {hop}: searched for {asked}: {len(fresh)} new chunk(s)")
         if not fresh:

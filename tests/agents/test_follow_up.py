@@ -105,7 +105,7 @@ def test_a_follow_up_that_finds_nothing_new_stops(small_corpus: Corpus) -> None:
 def test_follow_up_queries_are_lines_without_numbering_or_the_question() -> None:
     text = '1. "memory for printing"\n- GCC version\n\n* memory for printing\nWhat is it?\n' + "x" * 200
     assert follow_up_queries(text, "What is it?", 2) == ["memory for printing", "GCC version"]
-    assert follow_up_queries("NONE", "q", 2) == ["NONE"] and follow_up_queries("", "q", 2) == []
+    assert follow_up_queries("NONE", "q", 2) == [] and follow_up_queries("", "q", 2) == []
 
 
 def test_the_budget_decides_how_many_rounds(small_corpus: Corpus) -> None:
