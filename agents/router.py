@@ -233,11 +233,12 @@ def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanc
     retrieved = sum(corpus.block_tokens(h.chunk, backend.spec, backend.count_text) for h in hits[:k])
     options = estimates(backend, corpus_tokens, retrieved, known)
     full = options[StrategyName.FULL_CONTEXT]
-    cached = f" ({full.cached_tokens} of them cached)" if full.cached_tokens else ""
+    # the cached prefix is the prompt up to the question: the collection and the text around it
+    cached = f" ({full.cached_tokens} prompt tokens read ahead)" if full.cached_tokens else ""
     fits = full.fits and full.seconds <= latency
     reads_all = (
-        f"the collection ({corpus_tokens} tokens{cached}) fits the {backend.context_window}-token "
-        f"window and reading it all takes ~{full.seconds:.0f}s, within the {prefer} budget of "
+        f"the collection ({corpus_tokens} tokens) fits the {backend.context_window}-token window "
+        f"and reading it all takes ~{full.seconds:.0f}s{cached}, within the {prefer} budget of "
         f"{latency:.0f}s"
     )
     dense = sorted((h.dense_score for h in hits if h.dense_score is not None), reverse=True)

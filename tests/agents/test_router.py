@@ -53,6 +53,16 @@ def test_small_collection_on_fast_backend_is_read_whole(small_corpus: Corpus) ->
     assert set(decision.estimates) == {"full_context", "retrieve_reason", "chain_of_agents", "baseline"}
 
 
+def test_a_read_ahead_collection_is_reported_as_prompt_tokens_read_ahead(small_corpus: Corpus) -> None:
+    backend = backend_with(CPU)
+    backend.cached_prefix = lambda messages, prefix: (740, 21_000_000)  # the prompt up to the question
+    decision = route("Summarise the manual.", ShapedCorpus(small_corpus, FLAT), backend)
+    full = decision.estimates["full_context"]
+    assert full.cached_tokens == 740
+    assert decision.strategy == "full_context"
+    assert "(740 prompt tokens read ahead)" in decision.reason and "of them cached" not in decision.reason
+
+
 def test_cpu_does_not_read_a_long_manual_whole_for_a_lookup(big_corpus: Corpus) -> None:
     shaped = ShapedCorpus(big_corpus, CONCENTRATED)
     decision = route("What is the default gap penalty?", shaped, backend_with(CPU, window=65536))
