@@ -165,6 +165,9 @@ def test_ctrl_c_during_a_model_call_prints_interrupted_and_exits_130(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a suite started in the background (``pytest &``) inherits SIGINT ignored, and Python
+        # then never raises KeyboardInterrupt: give the CLI the Ctrl-C a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert _NeverAnswers.asked.wait(120), "the model was never called"
