@@ -122,6 +122,10 @@ class Backend:
             kind=kind,
         )
 
+    def record_load(self, state_bytes: int, seconds: float) -> None:
+        """Fold one prefix state's load time into the speed book."""
+        self.speeds.record_load(self.spec, self.prior, state_bytes, seconds)
+
     @classmethod
     def wrap(
         cls,

@@ -235,11 +235,15 @@ class Caller:
             estimated_seconds=round(estimate, 2),
         )
         self.trace.calls.append(record)
+        # a loaded prefix state is timed on its own: reading the rest starts after it
+        load_seconds = float((metadata.get("prefix") or {}).get("load_seconds") or 0.0) if loaded else 0.0
+        if loaded and cached_bytes:
+            self.backend.record_load(cached_bytes, load_seconds)
         self.backend.record(
             int(prompt_used) - cached,
             int(completion_tokens),
-            first_seconds,
-            seconds,
+            first_seconds - load_seconds,
+            seconds - load_seconds,
             past_tokens=cached,
             kind=_KINDS.get(role.split()[0]),
         )

@@ -46,7 +46,7 @@ _WHOLE = re.compile(
     r"throughout|whole|entire|overall|which (?:chapters|sections|files|modules))\b",
     re.IGNORECASE,
 )
-_NOTES_ROOM = 300  # the notes a worker reads (what earlier workers found), on average
+_NOTES_ROOM = 300  # the most notes (what earlier workers found) a worker is expected to read
 _FACTS_TOKENS = 200  # the facts the reason step reads
 _FRAME_TOKENS = 250  # prompt text around the evidence
 
@@ -98,6 +98,15 @@ class Reading:
     corpus_tokens: int
     full_cached: tuple[int, int] = (0, 0)  # (tokens, bytes to load)
     segments: list[tuple[int, int, int]] | None = None  # (tokens, cached tokens, bytes to load)
+    # the exact prompts, where known: full_context's, and each worker's before any notes
+    full_prompt: int | None = None
+    worker_prompts: list[int] | None = None
+
+
+def _notes_read(earlier_workers: int, written: float) -> int:
+    """The notes a Chain-of-Agents call reads after ``earlier_workers`` workers who each wrote
+    ``written`` tokens (this backend's measured average), kept within their room."""
+    return int(min(earlier_workers * written, _NOTES_ROOM))
 
 
 def _estimate(backend: Backend, calls: list[Call], fits: bool = True) -> Estimate:
@@ -129,14 +138,17 @@ def estimates(
     else:
         count = max(1, math.ceil(corpus_tokens / max(room - _NOTES_ROOM, 1)))
         parts = [(corpus_tokens // count, 0, 0)] * count
+    prompts = reading.worker_prompts or [tokens + _FRAME_TOKENS for tokens, _, _ in parts]
+    # worker i reads what the workers before it wrote (as much as this backend's workers write)
     workers = [
-        Call(tokens + _NOTES_ROOM + _FRAME_TOKENS, int(notes), cached, state)
-        for tokens, cached, state in parts
+        Call(prompt + _notes_read(i, notes), int(notes), cached, state)
+        for i, ((_, cached, state), prompt) in enumerate(zip(parts, prompts, strict=True))
     ]
+    full_prompt = reading.full_prompt or corpus_tokens + _FRAME_TOKENS
     return {
         StrategyName.FULL_CONTEXT: _estimate(
             backend,
-            [Call(corpus_tokens + _FRAME_TOKENS, int(answer), full_tokens, full_bytes)],
+            [Call(full_prompt, int(answer), full_tokens, full_bytes)],
             fits=corpus_tokens <= room,
         ),
         StrategyName.RETRIEVE_REASON: _estimate(
@@ -147,7 +159,7 @@ def estimates(
             ],
         ),
         StrategyName.CHAIN_OF_AGENTS: _estimate(
-            backend, [*workers, Call(_NOTES_ROOM + _FRAME_TOKENS, int(answer))]
+            backend, [*workers, Call(_notes_read(len(workers), notes) + _FRAME_TOKENS, int(answer))]
         ),
         StrategyName.BASELINE: _estimate(backend, [Call(retrieved_tokens + _FRAME_TOKENS, int(answer))]),
     }
@@ -194,6 +206,7 @@ def reading(question: str, corpus: Corpus, backend: Backend) -> Reading:
     try:
         messages, prefix = full_context.prompt(question, context)
         found.full_cached = backend.cached(messages, prefix)
+        found.full_prompt = backend.count_prompt(messages)
     except BudgetError:
         pass  # it does not fit: nothing to cache
     context = Context(corpus, Caller(backend, Trace()))
@@ -204,12 +217,13 @@ def reading(question: str, corpus: Corpus, backend: Backend) -> Reading:
     for part in parts:
         for chunk in part:
             context.evidence.marker(chunk)
-    found.segments = []
+    found.segments, found.worker_prompts = [], []
     for i, part in enumerate(parts, 1):
         messages, prefix = worker_prompt(question, context, part, i, len(parts), NO_NOTES)
         tokens = sum(context.block_tokens(c) for c in part)
         cached, state = backend.cached(messages, prefix)
         found.segments.append((tokens, cached, state))
+        found.worker_prompts.append(backend.count_prompt(messages))
     return found
 
 

@@ -145,6 +145,16 @@ class SpeedBook:
             speed.calls += 1
             self._save()
 
+    def record_load(self, backend: str, prior: Speed, state_bytes: float, seconds: float) -> None:
+        """Fold one stored prefix state's load in: the bytes per second it took (from the file
+        cache, a fast disk or a slow one), moved towards as the speeds are."""
+        if state_bytes < 1e6 or seconds <= 0:
+            return  # too small to time
+        with self._lock:
+            speed = self._speeds.setdefault(backend, _fresh(prior))
+            speed.load = _moved(speed.load, state_bytes / seconds)
+            self._save()
+
     @staticmethod
     def _short_context_rate(speed: Speed, new: int, past: int, first_seconds: float) -> float:
         """The short-context prefill rate one call implies, given the current slowdown."""

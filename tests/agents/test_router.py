@@ -11,7 +11,7 @@ from agents.calls import BudgetError, Caller
 from agents.corpus import Corpus
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
-from agents.router import route
+from agents.router import _FRAME_TOKENS, estimates, reading, route
 from agents.speeds import Speed
 from agents.strategies.registry import label
 from retrieval.search import Hit
@@ -61,6 +61,26 @@ def test_a_read_ahead_collection_is_reported_as_prompt_tokens_read_ahead(small_c
     assert full.cached_tokens == 740
     assert decision.strategy == "full_context"
     assert "(740 prompt tokens read ahead)" in decision.reason and "of them cached" not in decision.reason
+
+
+def test_a_read_ahead_chain_of_agents_is_estimated_from_what_each_worker_reads_past_its_segment(
+    big_corpus: Corpus,
+) -> None:
+    backend = backend_with(CPU, window=8192)
+    # every worker's prompt is stored up to the question: 40 tokens of it are left to read
+    backend.cached_prefix = lambda messages, prefix: (backend.count_prompt(messages) - 40, 10_000_000)
+    known = reading("Summarise the manual.", big_corpus, backend)
+    workers = len(known.segments or [])
+    assert workers > 1
+    coa = estimates(backend, known.corpus_tokens, 0, known)["chain_of_agents"]
+    # beyond its stored segment, worker i reads the question and the notes of the i before it
+    # (as many tokens as a worker usually writes here), the manager all the notes
+    written = backend.speed.writes("notes")
+    notes = [min(i * written, 300) for i in range(workers + 1)]
+    expected = 40 * workers + sum(int(n) for n in notes[:-1]) + int(notes[-1]) + _FRAME_TOKENS
+    assert coa.prompt_tokens - coa.cached_tokens == expected
+    assert expected < workers * 300  # not a fixed room of notes for every worker
+    assert coa.calls == workers + 1
 
 
 def test_cpu_does_not_read_a_long_manual_whole_for_a_lookup(big_corpus: Corpus) -> None:

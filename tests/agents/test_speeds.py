@@ -25,6 +25,18 @@ def test_speeds_move_towards_measurements_and_persist(tmp_path: Path) -> None:
     assert speed.calls == 1
 
 
+def test_loading_a_prefix_state_is_timed_and_learnt(tmp_path: Path) -> None:
+    book = SpeedBook(tmp_path / "speeds.json")
+    default = book.get("m", PRIOR).load
+    # 890 MB from the file cache in 0.25 s, far faster than the cautious default
+    book.record_load("m", PRIOR, state_bytes=890e6, seconds=0.25)
+    learnt = SpeedBook(tmp_path / "speeds.json").get("m", PRIOR).load
+    assert learnt == default + 0.3 * (min(890e6 / 0.25, default * 4) - default)
+    book.record_load("m", PRIOR, state_bytes=1000, seconds=0.0)  # nothing to time: ignored
+    assert book.get("m", PRIOR).load == learnt
+    assert book.get("m", PRIOR).load_seconds(890e6) < 890e6 / default
+
+
 def test_one_outlier_moves_the_estimate_a_bounded_step() -> None:
     book = SpeedBook(None)
     # a prompt answered from cache in 5 ms reads as 200,000 tokens/s
