@@ -74,24 +74,31 @@ def questions(paths: list[str], count: int) -> list[str]:
 
 
 def curve_point(settings, model, paths: list[str], folder: Path, count: int, bytes_per_token: int) -> dict:
-    """One collection: its size, and each strategy's median prompt tokens and seconds, cold and warm."""
+    """One collection: its size, and each strategy's median prompt tokens and seconds, cold and
+    read ahead (every prefix state stored: the exact prefix tokens, ``bytes_per_token`` each)."""
     from agents.corpus import Corpus
-    from agents.router import Reading, estimates, reading
+    from agents.prefix_cache import PrefixCache
+    from agents.router import estimates, reading
     from app import components
+
+    class Stored(PrefixCache):
+        def size(self, key: str) -> int:
+            return 1  # every prefix is stored; its bytes are set from its tokens below
 
     components.ingest_paths(settings, [ROOT / "examples" / p for p in paths], folder)
     index = components.open_index(settings, folder)
     corpus = Corpus(index, components.searcher(settings, index))
+    empty, stored = PrefixCache(Path(tempfile.mkdtemp(prefix="longqa-costs-"))), Stored(folder)
     rows: dict[str, dict[str, Any]] = {}
     for question in questions(paths, count):
-        known = reading(question, corpus, model)  # the cache is empty: exact segments, none cached
+        model.chat.prefix_cache = empty
+        known = reading(question, corpus, model)  # exact prompts and segments, nothing cached
+        model.chat.prefix_cache = stored
+        warm = reading(question, corpus, model)  # the same, with each prefix's exact tokens cached
+        warm.full_cached = (warm.full_cached[0], warm.full_cached[0] * bytes_per_token)
+        warm.segments = [(t, c, c * bytes_per_token) for t, c, _ in warm.segments or []]
         hits = corpus.search(question, k=settings.k)
         retrieved = sum(corpus.block_tokens(h.chunk, model.spec, model.count_text) for h in hits)
-        warm = Reading(
-            known.corpus_tokens,
-            full_cached=(known.corpus_tokens, known.corpus_tokens * bytes_per_token),
-            segments=[(t, t, t * bytes_per_token) for t, _, _ in known.segments or []],
-        )
         for state, read in (("cold", known), ("warm", warm)):
             for name, estimate in estimates(model, known.corpus_tokens, retrieved, read).items():
                 row = rows.setdefault(f"{name}/{state}", {"prompt": [], "seconds": [], "calls": []})
@@ -156,7 +163,7 @@ def measured_from_answers(sizes: dict[str, int], ratio: float) -> list[dict]:
         run = json.loads(path.read_text())
         files = run["docs"]
         whole = files == ["examples"]
-        tokens = sum(sizes.values()) if whole else sum(by_name.get(f, 0) for f in files)
+        tokens = int((sum(sizes.values()) if whole else sum(by_name.get(f, 0) for f in files)) * ratio)
         for q in [*run["questions"], run.get("restart")]:
             if not q:
                 continue
@@ -249,7 +256,6 @@ def main() -> None:
         print(f"wrote {plot(json.loads(out.read_text()), RESULTS / 'costs.png')}")
         return
 
-    from agents.prefix_cache import PrefixCache
     from agents.router import PREFERENCES
     from agents.speeds import SpeedBook
     from app import components
@@ -257,8 +263,6 @@ def main() -> None:
 
     settings = load_settings()
     model = components.backend(settings)
-    empty = Path(tempfile.mkdtemp(prefix="longqa-costs-"))
-    model.chat.prefix_cache = PrefixCache(empty)  # nothing cached: the cold figures are cold
     if args.speeds == "quiet":
         model.speeds = SpeedBook(None)  # the backend's prior: bench_prefill on a quiet machine
     sizes = file_tokens(settings, args.work / "all")
