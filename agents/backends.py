@@ -72,6 +72,8 @@ class Backend:
     # a small model (the packaged ones): it cites the wrong place more often when it reads a
     # whole collection than when it reads retrieved facts (benchmarks/results/eval-single-docs)
     small: bool = False
+    # the most of the collection one chain-of-agents worker reads at once; None: what the window holds
+    segment_tokens: int | None = None
 
     @property
     def speed(self) -> Speed:
@@ -163,12 +165,13 @@ def load_backend(
     threads: int | None = None,
     prefix_cache: PrefixCache | None = None,
     kv_type: str = "f16",
+    segment_tokens: int | None = None,
 ) -> Backend:
     """The backend a spec names; a clear one-line error for a bad spec or an unreachable server.
 
     ``timeout`` is the total seconds one model call may take (``Backend.deadline``);
     ``prefix_cache`` keeps the in-process llama.cpp model's prefix states on disk, with its KV
-    cache stored as ``kv_type``."""
+    cache stored as ``kv_type``; ``segment_tokens`` caps what one chain-of-agents worker reads."""
     kind, _, target = spec.partition(":")
     speeds = speeds or SpeedBook(None)
     if not target:
@@ -186,6 +189,7 @@ def load_backend(
     else:
         raise LongqaError(f"unknown model backend {kind!r} in {spec!r}: use llamacpp:, openai: or vllm:")
     backend.timeout = timeout
+    backend.segment_tokens = segment_tokens
     return backend
 
 

@@ -136,7 +136,8 @@ def estimates(
     if reading.segments is not None:
         parts = reading.segments
     else:
-        count = max(1, math.ceil(corpus_tokens / max(room - _NOTES_ROOM, 1)))
+        segment = min(room - _NOTES_ROOM, backend.segment_tokens or room)
+        count = max(1, math.ceil(corpus_tokens / max(segment, 1)))
         parts = [(corpus_tokens // count, 0, 0)] * count
     prompts = reading.worker_prompts or [tokens + _FRAME_TOKENS for tokens, _, _ in parts]
     # worker i reads what the workers before it wrote (as much as this backend's workers write)

@@ -107,6 +107,7 @@ def _backend(
     threads: int | None,
     prefix_cache_gb: float,
     kv_cache: str,
+    segment_tokens: int | None,
 ) -> Backend:
     return load_backend(
         spec,
@@ -119,6 +120,7 @@ def _backend(
         threads=threads,
         prefix_cache=prefix_cache(prefix_cache_gb),
         kv_type=kv_cache,
+        segment_tokens=segment_tokens,
     )
 
 
@@ -146,6 +148,7 @@ def backend(settings: Settings, spec: str | None = None) -> Backend:
         settings.threads,
         settings.prefix_cache_gb,
         settings.kv_cache,
+        settings.segment_tokens,
     )
 
 

@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         "segment, reused by later questions) under longqa's cache folder, least recently used "
         "evicted first; 0 turns the cache off",
     )
+    segment_tokens: int | None = Field(
+        None,
+        ge=256,
+        description="the most tokens of the collection one chain-of-agents worker reads at once "
+        "(default: as much as the model's window holds)",
+    )
     kv_cache: str = Field(
         "f16",
         description="how the in-process llama.cpp model keeps its KV cache: f16, or q8_0 (half the "

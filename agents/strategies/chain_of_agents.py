@@ -35,6 +35,8 @@ def segments(context: Context, question_tokens: int = 0) -> list[list[Chunk]]:
     written = max(caller.backend.answer_tokens, context.notes_tokens)
     prompt_room = caller.backend.context_window - written
     room = prompt_room - frame - context.notes_tokens - max(QUESTION_ROOM, question_tokens)
+    if caller.backend.segment_tokens:  # a smaller reading per worker (a small model's attention)
+        room = min(room, caller.backend.segment_tokens)
     if room < 64:
         raise BudgetError(
             f"the {caller.backend.context_window}-token window is too small for a Chain-of-Agents worker"

@@ -11,8 +11,10 @@ from agents.calls import BudgetError, Caller
 from agents.corpus import Corpus
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
+from agents.router import estimates
 from agents.strategies import STRATEGIES, Context
 from agents.strategies.chain_of_agents import segments
+from agents.strategies.registry import StrategyName
 from agents.strategies.retrieve_reason import parse_facts
 from tests.agents.fakes import is_judge, scripted
 
@@ -135,6 +137,20 @@ def test_retrieve_reason_recovers_copies_in_part_and_paraphrases(small_corpus: C
     assert answer.trace.dropped_facts == 0
     assert any("copied in part" in e for e in answer.trace.events)
     assert any("paraphrased" in e for e in answer.trace.events)
+
+
+def test_a_segment_cap_gives_each_worker_less_to_read_and_the_router_counts_it(big_corpus: Corpus) -> None:
+    _, backend = scripted(reply=lambda m: "NONE", window=8192, answer_tokens=256)
+    context = Context(big_corpus, Caller(backend, Trace()))
+    whole = segments(context)
+    backend.segment_tokens = 1000
+    capped = segments(context)
+    assert len(capped) > len(whole)
+    assert all(sum(context.block_tokens(c) for c in part) <= 1000 for part in capped)
+    assert [c.chunk_id for part in capped for c in part] == [c.chunk_id for part in whole for c in part]
+    size = big_corpus.estimate_tokens(backend.spec, backend.count_text)
+    planned = estimates(backend, size, 0)[StrategyName.CHAIN_OF_AGENTS]
+    assert planned.calls - 1 >= size // 1000  # the workers (and a manager) the cap implies
 
 
 def test_chain_of_agents_passes_notes_in_document_order(big_corpus: Corpus) -> None:
