@@ -17,8 +17,8 @@ from agents.calls import Caller
 from agents.corpus import Corpus
 from agents.gguf import model_path
 from agents.llamacpp import ChatLlamaCpp
-from agents.orchestrator import Answerer, AskOptions
 from core.errors import LongqaError
+from tests.agents.asking import ask_streaming
 
 pytestmark = pytest.mark.server
 
@@ -82,17 +82,9 @@ def test_tokens_are_counted_by_the_server_itself(server) -> None:
 def test_asking_through_the_server_streams_and_records_cost(server, small_corpus: Corpus) -> None:
     url, _ = server
     backend = load_backend(f"openai:{url}", context_window=4096, answer_tokens=64)
-    streamed: list[str] = []
-    answerer = Answerer(small_corpus, backend, options=AskOptions(strategy="full", verify=True))
-    answer = answerer.ask("How much disk space is needed to install?", on_token=streamed.append)
-    assert answer.text and "".join(streamed).strip() == answer.text
-    first = answer.trace.calls[0]
-    assert first.role == "answer" and first.prompt_tokens > 100 and 0 < first.completion_tokens <= 64
+    answer, first = ask_streaming(backend, small_corpus, answer_tokens=64)
     assert first.prompt_tokens + 64 <= 4096
-    for citation in answer.citations:  # whatever the tiny model cites resolves to a real span
-        document = small_corpus.document(citation.span.path)
-        assert document.text[citation.span.char_start : citation.span.char_end] == citation.quote
-        assert citation.support is None or 0.0 <= citation.support <= 1.0
+    assert all(c.support is None or 0.0 <= c.support <= 1.0 for c in answer.citations)
 
 
 def test_a_server_that_goes_away_gives_one_line(server) -> None:

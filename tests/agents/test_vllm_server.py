@@ -24,8 +24,8 @@ from agents.corpus import Corpus
 from agents.gguf import model_path
 from agents.llamacpp import ChatLlamaCpp
 from agents.openai_compat import probe
-from agents.orchestrator import Answerer, AskOptions
 from core.errors import LongqaError
+from tests.agents.asking import ask_streaming
 from tests.app.test_cli import longqa
 from tests.conftest import EXAMPLES, ROOT
 from tests.vllm.server import PYTHON_VARIABLE, Server, environment, hf_model, serve, vllm_python
@@ -88,16 +88,7 @@ def test_vllm_counts_tokens_as_llama_cpp_does(server: Server, llama_tokens: Chat
 
 
 def test_asking_through_vllm_streams_and_records_cost(server: Server, small_corpus: Corpus) -> None:
-    backend = load_backend(f"openai:{server.url}", answer_tokens=64)
-    streamed: list[str] = []
-    answerer = Answerer(small_corpus, backend, options=AskOptions(strategy="full", verify=True))
-    answer = answerer.ask("How much disk space is needed to install?", on_token=streamed.append)
-    assert answer.text and "".join(streamed).strip() == answer.text
-    first = answer.trace.calls[0]
-    assert first.role == "answer" and first.prompt_tokens > 100 and 0 < first.completion_tokens <= 64
-    for citation in answer.citations:  # whatever the tiny model cites resolves to a real span
-        document = small_corpus.document(citation.span.path)
-        assert document.text[citation.span.char_start : citation.span.char_end] == citation.quote
+    ask_streaming(load_backend(f"openai:{server.url}", answer_tokens=64), small_corpus, answer_tokens=64)
 
 
 def test_vllm_reports_the_cached_prefix_of_a_repeated_document(server: Server) -> None:
