@@ -35,7 +35,7 @@ def segments(context: Context, question_tokens: int = 0) -> list[list[Chunk]]:
     written = max(caller.backend.answer_tokens, context.notes_tokens)
     prompt_room = caller.backend.context_window - written
     room = prompt_room - frame - context.notes_tokens - max(QUESTION_ROOM, question_tokens)
-    if caller.backend.segment_tokens:  # a smaller reading per worker (a small model's attention)
+    if caller.backend.segment_tokens:  # the setting: at most this much of the collection a worker
         room = min(room, caller.backend.segment_tokens)
     if room < 64:
         raise BudgetError(
