@@ -1,6 +1,7 @@
 """The evaluation report in a folder: ``report.json`` (every question's answer, citations,
 judgments, metrics, cost, error), ``report.md`` (a header naming the dataset, model, judge and its
-calibration, then tables per strategy and per strategy × question type) and two PNG plots.
+calibration, then tables per strategy and per strategy × question type, and the router against
+each strategy alone) and two PNG plots.
 
 Input is plain ``QuestionResult`` data, so a report can be written (and tested) without models.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from app.evaluation import plots
 from app.evaluation.calibration import Calibration
 from app.evaluation.scoring import QuestionResult
-from app.evaluation.summary import Cell, Mean, Summary, summarise
+from app.evaluation.summary import ROUTER, Cell, Mean, RouterCheck, Summary, router_check, summarise
 
 JSON_NAME = "report.json"
 MARKDOWN_NAME = "report.md"
@@ -76,6 +77,7 @@ def report_data(results: Sequence[QuestionResult], summary: Summary, meta: Repor
         "summary": {
             "by_strategy": [_cell_data(c) for c in summary.by_strategy],
             "by_type": [_cell_data(c) for c in summary.by_type],
+            "router": asdict(check) if (check := router_check(results)) else None,
         },
         "questions": [question_data(r) for r in results],
     }
@@ -109,6 +111,7 @@ def question_data(result: QuestionResult) -> dict[str, Any]:
 # ---------------------------------------------------------------- report.md
 
 _COLUMNS: tuple[tuple[str, Callable[[Cell], Mean | float | None], str], ...] = (
+    ("right", lambda c: c.right, ".2f"),
     ("EM", lambda c: c.em, ".2f"),
     ("F1", lambda c: c.f1, ".2f"),
     ("gold in ans.", lambda c: c.contains, ".2f"),
@@ -143,6 +146,30 @@ def _table(cells: Sequence[Cell], with_type: bool) -> list[str]:
     return lines
 
 
+def _router_section(check: RouterCheck | None) -> list[str]:
+    """How ``auto`` did against each strategy alone, and per choice it made, by ``right``."""
+    if check is None or not check.questions:
+        return []
+    best, best_right = check.best
+    names = list(check.right)
+    head = ["auto chose", "questions", *(f"{name} right" for name in names)]
+    lines = [
+        "## The router against each strategy alone",
+        "",
+        f"Over the {check.questions} questions every strategy was asked, {ROUTER} was right on "
+        f"{check.right[ROUTER]}; the best strategy alone, {best}, on {best_right}; some strategy "
+        f"alone on {check.any_right} (what a router that always chose well would score). Per "
+        f"choice {ROUTER} made, how many of those questions each strategy got right:",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for choice in check.choices:
+        row = [choice.chosen, str(choice.questions), *(str(choice.right[name]) for name in names)]
+        lines.append("| " + " | ".join(row) + " |")
+    return [*lines, ""]
+
+
 def render_markdown(results: Sequence[QuestionResult], summary: Summary, meta: ReportMeta) -> str:
     calibration = meta.calibration.line() if meta.calibration else "not calibrated"
     refused = ", ".join(f"{c.strategy} {c.refused}" for c in summary.by_strategy)
@@ -156,7 +183,9 @@ def render_markdown(results: Sequence[QuestionResult], summary: Summary, meta: R
         f"- Strategies: {', '.join(c.strategy for c in summary.by_strategy)}",
         *(f"- {note}" for note in meta.notes),
         "",
-        "Each figure is a mean with, in brackets, the number of questions behind it. EM (the short "
+        "Each figure is a mean with, in brackets, the number of questions behind it. Right: a gold "
+        "answer appears in the answer (answerable questions) or the answer refuses exactly when the "
+        "documents do not say (unanswerable ones), over every answered question. EM (the short "
         "answer equals a gold answer, normalised as SQuAD does) and F1 (their word overlap) score "
         "the short answer, the key value or phrase picked out of the answer; gold in answer (a "
         "gold answer appears in the whole answer, as whole words; not a DESIGN metric) the whole "
@@ -175,6 +204,7 @@ def render_markdown(results: Sequence[QuestionResult], summary: Summary, meta: R
         "",
         *_table(summary.by_type, with_type=True),
         "",
+        *_router_section(router_check(results)),
         "## Plots",
         "",
         f"![accuracy vs tokens]({ACCURACY_PLOT})",

@@ -7,6 +7,7 @@ the ``Answer`` (or the error that stopped it) and the entailment judge, and retu
 
 - EM, F1, contains: answerable questions only (None for ``UNANSWERABLE`` golds).
 - refusal accuracy: every answered question.
+- right: every answered question (gold in the answer if answerable, else refusal accuracy).
 - citation recall/precision: answers that were not refused (a refusal cites nothing and is judged
   by refusal accuracy), and only when a judge is given.
 - evidence hit: questions with gold evidence; a refused answer cites nothing, so it scores 0.
@@ -54,6 +55,17 @@ class QuestionResult:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @property
+    def right(self) -> bool | None:
+        """Right by the plainest reading, defined for every answered question: a gold answer
+        appears in the answer (answerable questions), or the answer is a refusal exactly when the
+        documents do not say (unanswerable ones)."""
+        if self.failed:
+            return None
+        if self.contains is not None:
+            return self.contains > 0
+        return self.refusal_correct
 
 
 def score(

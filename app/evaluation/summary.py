@@ -1,7 +1,7 @@
 """Question results aggregated per strategy and per (strategy, question type).
 
 Every number in a cell is a mean with the count of questions behind it (``Mean.n``): EM, F1 and
-contains over answerable questions, refusal accuracy over every answered question, citation
+contains over answerable questions, right and refusal accuracy over every answered question, citation
 recall and precision over answers that were not refused (and were judged), evidence hit over
 questions with gold evidence, cost over answered questions. Questions that failed count only as
 errors. Citation F1 is 2PR/(P+R) of the cell's mean precision and recall.
@@ -38,6 +38,7 @@ class Cell:
     type: str | None  # None: all types
     questions: int
     errors: int
+    right: Mean
     em: Mean
     f1: Mean
     contains: Mean
@@ -81,6 +82,7 @@ def cell(strategy: str, kind: str | None, results: Sequence[QuestionResult]) -> 
         type=kind,
         questions=len(results),
         errors=len(results) - len(answered),
+        right=over(lambda r: r.right),
         em=over(lambda r: r.em),
         f1=over(lambda r: r.f1),
         contains=over(lambda r: r.contains),
@@ -109,3 +111,58 @@ def summarise(results: Sequence[QuestionResult]) -> Summary:
         if (chosen := [r for r in results if r.strategy == s and r.type == k])
     )
     return Summary(by_strategy, by_type)
+
+
+ROUTER = "auto"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The questions on which the router chose one strategy, and who got them right."""
+
+    chosen: str  # the router's decision ("(failed)" when auto gave no answer)
+    questions: int
+    right: dict[str, int]  # strategy (auto first) -> questions it got right among these
+
+
+@dataclass(frozen=True)
+class RouterCheck:
+    """``auto`` against each strategy alone, on the questions every one of them was asked."""
+
+    questions: int
+    right: dict[str, int]  # strategy (auto first) -> questions right
+    any_right: int  # questions some strategy alone got right: a perfect router's score
+    choices: tuple[Choice, ...]  # most chosen first
+
+    @property
+    def best(self) -> tuple[str, int]:
+        """The best strategy alone (the first of equals, in run order) and its score."""
+        alone = [(s, n) for s, n in self.right.items() if s != ROUTER]
+        return max(alone, key=lambda item: item[1])
+
+
+def router_check(results: Sequence[QuestionResult]) -> RouterCheck | None:
+    """Compare ``auto`` with every other strategy of the run by ``right``, over the questions all
+    of them were asked (None without ``auto`` and at least one other strategy)."""
+    strategies = list(dict.fromkeys(r.strategy for r in results))
+    if ROUTER not in strategies or len(strategies) < 2:
+        return None
+    order = [ROUTER, *(s for s in strategies if s != ROUTER)]
+    table: dict[str, dict[str, QuestionResult]] = {}
+    for r in results:
+        table.setdefault(r.id, {})[r.strategy] = r
+    rows = [row for row in table.values() if all(s in row for s in order)]
+
+    def right(chosen: list[dict[str, QuestionResult]]) -> dict[str, int]:
+        return {s: sum(bool(row[s].right) for row in chosen) for s in order}
+
+    groups: dict[str, list[dict[str, QuestionResult]]] = {}
+    for row in rows:
+        decision = row[ROUTER].trace.get("decision") if not row[ROUTER].failed else None
+        groups.setdefault(decision or "(failed)", []).append(row)
+    choices = tuple(
+        Choice(chosen, len(group), right(group))
+        for chosen, group in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    )
+    any_right = sum(any(row[s].right for s in order if s != ROUTER) for row in rows)
+    return RouterCheck(len(rows), right(rows), any_right, choices)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
@@ -110,19 +111,20 @@ def test_report_md_states_the_setup_and_tables_the_numbers(tmp_path: Path) -> No
     assert "Refused answers left out of the citation metrics: full_context 0, retrieve_reason 1." in text
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     assert rows[0].startswith(
-        "| strategy | EM | F1 | gold in ans. | refusal acc. | cit. recall | cit. precision |"
+        "| strategy | right | EM | F1 | gold in ans. | refusal acc. | cit. recall | cit. precision |"
     )
     # full_context: EM 0.5 over 2, recall 0.75, precision 0.75, F1 0.75, 2 calls, 18000 prompt tokens
     assert rows[1] == (
-        "| full_context | 0.50 (2) | 0.50 (2) | 1.00 (2) | 1.00 (2) | 0.75 (2) | 0.75 (2) | 0.75 | 1.00 (2) "
-        "| 2.0 (2) | 18000 (2) | 20 (2) | 1.25 (2) | 2 | 0 |"
+        "| full_context | 1.00 (2) | 0.50 (2) | 0.50 (2) | 1.00 (2) | 1.00 (2) | 0.75 (2) | 0.75 (2) | 0.75 "
+        "| 1.00 (2) | 2.0 (2) | 18000 (2) | 20 (2) | 1.25 (2) | 2 | 0 |"
     )
     # retrieve_reason: one answerable answered (EM 1), one refusal (right), one error; P 0.5, R 1 -> F1 0.67
     assert rows[2] == (
-        "| retrieve_reason | 1.00 (1) | 1.00 (1) | 1.00 (1) | 1.00 (2) | 1.00 (1) | 0.50 (1) | 0.67 "
-        "| 1.00 (1) | 2.0 (2) | 2750 (2) | 14 (2) | 0.88 (2) | 3 | 1 |"
+        "| retrieve_reason | 1.00 (2) | 1.00 (1) | 1.00 (1) | 1.00 (1) | 1.00 (2) | 1.00 (1) | 0.50 (1) "
+        "| 0.67 | 1.00 (1) | 2.0 (2) | 2750 (2) | 14 (2) | 0.88 (2) | 3 | 1 |"
     )
-    assert "| retrieve_reason | unanswerable | – (0) |" in text
+    assert "| retrieve_reason | unanswerable | 1.00 (1) | – (0) |" in text
+    assert "## The router" not in text  # no auto in this run
     assert "![accuracy vs tokens](accuracy_vs_tokens.png)" in text
     assert "- retrieve_reason / e2: model server timed out" in text
 
@@ -132,3 +134,30 @@ def test_a_report_without_any_answer_still_has_every_file(tmp_path: Path) -> Non
     files = write_report(tmp_path, failed, ReportMeta("d", "m", "j"))
     assert all(p.stat().st_size > 1000 for p in files.plots)
     assert "calibration: not calibrated" in files.markdown.read_text()
+
+
+def test_report_md_sets_the_router_against_each_strategy_alone(tmp_path: Path) -> None:
+    def routed(qid: str, chosen: str, right: bool) -> QuestionResult:
+        return replace(
+            answered(qid, "auto", "lookup", 1.0, 1.0, 1.0, 3000),
+            contains=float(right),
+            trace={"strategy": chosen, "decision": chosen, "reason": "r"},
+        )
+
+    results = [
+        *RESULTS,
+        answered("e3", "full_context", "unanswerable", 0.0, 1.0, 1.0, 18000),  # answered: contains 1
+        routed("e1", "retrieve_reason", True),
+        routed("e2", "retrieve_reason", False),
+        routed("e3", "full_context", False),
+    ]
+    text = write_report(tmp_path, results, ReportMeta("d", "m", "j")).markdown.read_text()
+    assert (
+        "Over the 3 questions every strategy was asked, auto was right on 1; the best strategy alone, "
+        "full_context, on 3; some strategy alone on 3" in text
+    )
+    assert "| auto chose | questions | auto right | full_context right | retrieve_reason right |" in text
+    assert "| retrieve_reason | 2 | 1 | 2 | 1 |" in text  # e2 failed under retrieve_reason alone
+    assert "| full_context | 1 | 0 | 1 | 1 |" in text
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["summary"]["router"]["right"] == {"auto": 1, "full_context": 3, "retrieve_reason": 2}

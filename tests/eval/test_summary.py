@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.evaluation.faithfulness import CitationScore
 from app.evaluation.metrics import Cost
 from app.evaluation.scoring import QuestionResult
-from app.evaluation.summary import Mean, mean, summarise
+from app.evaluation.summary import Mean, mean, router_check, summarise
 
 ONE_CALL = Cost(1, 100, 10, 1.0)
 
@@ -105,3 +107,43 @@ def test_cells_per_strategy_and_type_keep_run_order_and_sorted_types() -> None:
 def test_mean_ignores_none() -> None:
     assert mean([1, None, 0, True]) == approx_mean(2 / 3, 3)
     assert mean([None]) == Mean(None, 0)
+
+
+def test_right_is_gold_in_the_answer_or_a_due_refusal_and_covers_every_answered_question() -> None:
+    results = [
+        result("a", em=1.0),
+        result("b", em=0.0),
+        result("u", kind="unanswerable", em=None, refused=True, refusal_correct=True),
+        result("w", kind="unanswerable", em=None, refused=False, refusal_correct=False),
+        result("x", error="timed out"),
+    ]
+    assert [r.right for r in results] == [True, False, True, False, None]
+    (cell,) = summarise(results).by_strategy
+    assert cell.right == Mean(0.5, 4)
+
+
+def test_router_check_counts_rights_per_choice_over_questions_every_strategy_was_asked() -> None:
+    def auto(qid: str, chosen: str, em: float) -> QuestionResult:
+        return replace(result(qid, "auto", em=em), trace={"decision": chosen})
+
+    results = [
+        auto("1", "rag", 1.0),
+        auto("2", "rag", 0.0),
+        auto("3", "full", 0.0),
+        result("1", "rag", em=1.0),
+        result("2", "rag", em=1.0),
+        result("3", "rag", em=0.0),
+        result("1", "full", em=0.0),
+        result("2", "full", error="timed out"),
+        result("3", "full", em=1.0),
+        result("4", "full", em=1.0),  # asked of one strategy only: left out
+    ]
+    check = router_check(results)
+    assert check is not None
+    assert (check.questions, check.right, check.any_right) == (3, {"auto": 1, "rag": 2, "full": 1}, 3)
+    assert check.best == ("rag", 2)
+    assert [(c.chosen, c.questions, c.right) for c in check.choices] == [
+        ("rag", 2, {"auto": 1, "rag": 2, "full": 0}),
+        ("full", 1, {"auto": 0, "rag": 0, "full": 1}),
+    ]
+    assert router_check([r for r in results if r.strategy != "auto"]) is None
