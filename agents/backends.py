@@ -70,7 +70,8 @@ class Backend:
     # to load)``; None where the backend cannot tell (a server: its own cache, unseen)
     cached_prefix: Callable[[list[BaseMessage], str], tuple[int, int]] | None = None
     # a small model (the packaged ones): it cites the wrong place more often when it reads a
-    # whole collection than when it reads retrieved facts (benchmarks/results/eval-single-docs)
+    # whole collection than when it reads retrieved facts, and its chain of agents finds little,
+    # so the router keeps it to retrieval (benchmarks/results/eval-examples)
     small: bool = False
     # the most of the collection one chain-of-agents worker reads at once; None: what the window holds
     segment_tokens: int | None = None

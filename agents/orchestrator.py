@@ -94,9 +94,13 @@ class Answerer:
             decision = Decision(name, "chosen by the user")
         trace.decision, trace.reason = decision.strategy, decision.reason
         trace.estimates = {k: v.as_dict() for k, v in decision.estimates.items()}
+        # after a retrieve_reason refusal, read more (Self-Route); not on a small model, whose
+        # longer readings never turned a refusal into a right answer (benchmarks/results/eval-examples)
         hold = (
             HoldRefusal(on_token)
-            if name == StrategyName.AUTO and decision.strategy == StrategyName.RETRIEVE_REASON
+            if name == StrategyName.AUTO
+            and decision.strategy == StrategyName.RETRIEVE_REASON
+            and not self.backend.small
             else None
         )
         k = decision.k or options.k

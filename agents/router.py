@@ -5,14 +5,18 @@
    full_context; except, on a small model, a question about one thing whose retrieve_reason is
    within the budget too: the packaged 1.5B model cited the gold evidence in 4 of 6 such lookups
    reading retrieved facts, in 1 of 6 reading the whole document (examples/eval.jsonl,
-   benchmarks/results/eval-single-docs).
+   benchmarks/results/eval-examples).
 2. Otherwise a question about one thing (concentrated retrieval scores) → retrieve_reason; a
    question about the whole (summaries, "all", "every", "how many", comparisons, or low or flat
    retrieval scores) → chain_of_agents, over the whole collection when that fits the budget,
    else over the documents retrieval points at, else retrieve_reason with wider retrieval.
+   On a small model, such a question → baseline (the top passages in one call): on the 16
+   questions of examples/eval.jsonl it sent to a chain of agents, the packaged 1.5B model was
+   right on 8 that way, 4 by retrieve_reason, 2 by the chain of agents (eval-examples).
 3. retrieve_reason whose facts do not answer searches again for what they point at, as many
    rounds as fit the budget (``follow_ups``); the orchestrator escalates a refusal that remains to
-   chain_of_agents (after Self-Route).
+   chain_of_agents (after Self-Route) — not on a small model, whose 14 escalations there turned
+   no refusal into a right answer and doubled the time (95 s a question against 45 s).
 
 So on a laptop CPU (~70 prefill tokens/s) a 17k-token manual is not read whole for a lookup,
 while on a vLLM GPU server it is.
@@ -294,8 +298,18 @@ def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanc
         else f"{'low' if top < policy['low_score'] else 'flat'} retrieval scores (top {top:.2f}, "
         f"{concentration:.2f} above the rest)"
     )
-    plan = plan_chain(question, corpus, backend, prefer, k, hits=hits, options=options)
     whole = f"{why_not_full}; the question is about the whole, by {signal}"
+    if backend.small:
+        chosen, reason = _within(
+            f"{whole}; a small model's chain of agents finds little in segments this long, and it "
+            "answers such questions better from the top passages in one call",
+            options,
+            (StrategyName.BASELINE, StrategyName.RETRIEVE_REASON),
+            prefer,
+            latency,
+        )
+        return Decision(chosen, reason, options)
+    plan = plan_chain(question, corpus, backend, prefer, k, hits=hits, options=options)
     if plan.strategy == StrategyName.CHAIN_OF_AGENTS:
         plan.reason = f"{whole}: a chain of agents reads {plan.reason}"
     else:

@@ -214,6 +214,32 @@ def test_refusal_escalates_to_chain_of_agents_and_only_the_final_answer_streams(
     assert REFUSAL not in "".join(streamed)
 
 
+def test_a_small_models_refusal_stands_without_reading_more(big_corpus: Corpus) -> None:
+    def reply(messages) -> str:
+        return "NONE" if "Copy, word for word" in str(messages[-1].content) else "unused"
+
+    _chat, backend = scripted(reply=reply, window=8192)
+    backend.prior, backend.small = Speed(5000, 80), True
+    answer = Answerer(
+        ShapedCorpus(big_corpus, CONCENTRATED), backend, options=AskOptions(strategy="auto", prefer="cost")
+    ).ask("Which search programs does the guide describe?")
+    assert answer.strategy == "retrieve_reason" and answer.refused
+    assert [c.role for c in answer.trace.calls if c.role != "follow-up"] == ["retrieve"]
+    assert not any("escalated" in e for e in answer.trace.events)
+
+
+def test_a_small_model_answers_a_question_about_the_whole_from_the_top_passages(big_corpus: Corpus) -> None:
+    backend = backend_with(Speed(800, 40), window=8192)
+    assert route("Summarize the guide.", ShapedCorpus(big_corpus, CONCENTRATED), backend).strategy == (
+        "chain_of_agents"
+    )
+    backend.small = True
+    decision = route("Summarize the guide.", ShapedCorpus(big_corpus, CONCENTRATED), backend)
+    assert decision.strategy == "baseline", decision.reason
+    assert "a small model's chain of agents finds little" in decision.reason
+    assert "baseline takes ~" in decision.reason
+
+
 @pytest.mark.parametrize("route", ["chain of agents", "wider"])
 def test_an_escalated_answer_its_citations_do_not_support_leaves_the_refusal_standing(
     big_corpus: Corpus, route: str
