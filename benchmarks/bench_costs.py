@@ -244,7 +244,7 @@ def main() -> None:
         metavar=("RESULTS", "DATASET"),
         default=[
             ROOT / ".longqa" / "eval-run" / "results.jsonl",
-            RESULTS / "eval-single-docs" / "questions.jsonl",
+            RESULTS / "eval-examples" / "questions.jsonl",
         ],
     )
     parser.add_argument("--work", type=Path, default=ROOT / ".longqa" / "bench" / "costs")
