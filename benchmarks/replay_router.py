@@ -9,8 +9,9 @@ without answering again (a real rerun of ``auto`` is still the word that counts)
 ``DIR`` is a ``longqa eval --out`` folder whose run included auto and the strategies it chooses
 from; its indexes are reused as they are (nothing is ingested or answered, the model is loaded
 only to count tokens). Where the router would escalate a retrieve_reason refusal to a chain of
-agents, the replay cannot know whether the escalation's answer would pass its grounding check,
-so it counts the retrieve_reason row (the refusal standing): such questions are listed.
+agents (not on a small model), the replay cannot know whether the escalation's answer would
+pass its grounding check, so it counts the retrieve_reason row (the refusal standing): such
+questions are listed.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ def replay(out: Path, dataset: Path) -> dict[str, Any]:
                 "then_chosen": measured.trace.get("decision"),
                 "right": {s: rows[(s, item.id)].right for s in strategies if (s, item.id) in rows},
                 "replayed": chosen.right if chosen else None,
-                "would_escalate": bool(chosen and decision.strategy == "retrieve_reason" and chosen.refused),
+                # a small model's refusal stands (no escalation to replay)
+                "would_escalate": bool(
+                    chosen and decision.strategy == "retrieve_reason" and chosen.refused and not backend.small
+                ),
             }
         )
         print(f"{item.id} {item.type}: {decision.strategy} (then {questions[-1]['then_chosen']})", flush=True)

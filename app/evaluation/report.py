@@ -18,7 +18,7 @@ from typing import Any
 from app.evaluation import plots
 from app.evaluation.calibration import Calibration
 from app.evaluation.scoring import QuestionResult
-from app.evaluation.summary import ROUTER, Cell, Mean, RouterCheck, Summary, router_check, summarise
+from app.evaluation.summary import ROUTER, Cell, Mean, RouterCheck, Summary, summarise
 
 JSON_NAME = "report.json"
 MARKDOWN_NAME = "report.md"
@@ -77,7 +77,7 @@ def report_data(results: Sequence[QuestionResult], summary: Summary, meta: Repor
         "summary": {
             "by_strategy": [_cell_data(c) for c in summary.by_strategy],
             "by_type": [_cell_data(c) for c in summary.by_type],
-            "router": asdict(check) if (check := router_check(results)) else None,
+            "router": asdict(summary.router) if summary.router else None,
         },
         "questions": [question_data(r) for r in results],
     }
@@ -204,7 +204,7 @@ def render_markdown(results: Sequence[QuestionResult], summary: Summary, meta: R
         "",
         *_table(summary.by_type, with_type=True),
         "",
-        *_router_section(router_check(results)),
+        *_router_section(summary.router),
         "## Plots",
         "",
         f"![accuracy vs tokens]({ACCURACY_PLOT})",

@@ -1,4 +1,5 @@
-"""Question results aggregated per strategy and per (strategy, question type).
+"""Question results aggregated per strategy and per (strategy, question type), and ``auto``
+against each strategy alone.
 
 Every number in a cell is a mean with the count of questions behind it (``Mean.n``): EM, F1 and
 contains over answerable questions, right and refusal accuracy over every answered question, citation
@@ -61,12 +62,6 @@ class Cell:
         return self.prompt_tokens.value + self.completion_tokens.value
 
 
-@dataclass(frozen=True)
-class Summary:
-    by_strategy: tuple[Cell, ...]
-    by_type: tuple[Cell, ...]  # strategy × type, strategies in run order, types sorted
-
-
 def cell(strategy: str, kind: str | None, results: Sequence[QuestionResult]) -> Cell:
     """Aggregate one strategy's results (already filtered to one type, or all of them)."""
     answered = [r for r in results if not r.failed]
@@ -110,7 +105,7 @@ def summarise(results: Sequence[QuestionResult]) -> Summary:
         for k in kinds
         if (chosen := [r for r in results if r.strategy == s and r.type == k])
     )
-    return Summary(by_strategy, by_type)
+    return Summary(by_strategy, by_type, router_check(results))
 
 
 ROUTER = "auto"
@@ -166,3 +161,10 @@ def router_check(results: Sequence[QuestionResult]) -> RouterCheck | None:
     )
     any_right = sum(any(row[s].right for s in order if s != ROUTER) for row in rows)
     return RouterCheck(len(rows), right(rows), any_right, choices)
+
+
+@dataclass(frozen=True)
+class Summary:
+    by_strategy: tuple[Cell, ...]
+    by_type: tuple[Cell, ...]  # strategy × type, strategies in run order, types sorted
+    router: RouterCheck | None = None  # auto against each strategy alone, when auto ran
