@@ -11,9 +11,11 @@ the probe has a total deadline, and every chat request one (``call_timeout``).
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import time
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -45,10 +47,23 @@ def _seconds_left(deadline: float) -> float:
     return deadline - time.monotonic()
 
 
-def _limits(seconds: float) -> httpx.Timeout:
+def _limits(seconds: float, http: Any = httpx) -> Any:
     """Timeouts for a request that must be over within ``seconds``: a connection gets a third of
-    them (at most 10 s), so even a retried connect fits."""
-    return httpx.Timeout(seconds, connect=min(10.0, seconds / 3))
+    them (at most 10 s), so even a retried connect fits. ``http`` is the HTTP library the timeout
+    is for (httpx for longqa's own requests, :func:`_openai_http` for the chat client's)."""
+    return http.Timeout(seconds, connect=min(10.0, seconds / 3))
+
+
+@functools.cache
+def _openai_http() -> ModuleType:
+    """The HTTP library the installed openai package talks through: httpx up to openai 2, httpx2
+    from openai 3. Their Timeout types are not interchangeable (openai 3 rejects an
+    ``httpx.Timeout``), so the chat client's timeouts and client are built from the library that
+    openai's own default client is a ``Client`` of."""
+    import openai
+
+    base = next(c for c in openai.DefaultHttpxClient.__mro__ if c.__name__ == "Client")
+    return importlib.import_module(base.__module__.partition(".")[0])
 
 
 def _get(
@@ -193,7 +208,7 @@ class ServerTokenizer:
 def call_timeout(seconds: float) -> dict[str, Any]:
     """The per-request option that makes one chat call give up after ``seconds`` (the Caller's
     deadline for it), instead of the client's default."""
-    return {"timeout": _limits(seconds)}
+    return {"timeout": _limits(seconds, _openai_http())}
 
 
 @functools.cache
@@ -230,7 +245,8 @@ def chat_model(info: ServerInfo, max_tokens: int, timeout: float, api_key: str |
     error is reported at once. Only a refused connection is retried (twice, by the transport),
     which takes a second, not another timeout.
     """
-    client = httpx.Client(timeout=_limits(timeout), transport=httpx.HTTPTransport(retries=2))
+    http = _openai_http()
+    client = http.Client(timeout=_limits(timeout, http), transport=http.HTTPTransport(retries=2))
     return _server_chat_class()(
         legacy_max_tokens=info.tokenizer in ("llama.cpp", "llama-cpp-python"),
         model=info.model,
@@ -238,7 +254,7 @@ def chat_model(info: ServerInfo, max_tokens: int, timeout: float, api_key: str |
         api_key=api_key or "not-needed",  # type: ignore[arg-type]
         temperature=0.0,
         max_tokens=max_tokens,  # type: ignore[call-arg]
-        timeout=_limits(timeout),
+        timeout=_limits(timeout, http),
         max_retries=0,
         http_client=client,
         stream_usage=True,
