@@ -81,7 +81,7 @@ class Answer:
     trace: Trace
     # dropped: following an instruction found in a document, or (--strict) supported by no citation
     removed_sentences: list[str] = field(default_factory=list)
-    short: str = ""  # the key value or phrase (agents.short_answer); empty when refused
+    short: str = ""  # the key value or phrase (agents.reading.short_answer); empty when refused
 
     @property
     def verdict(self) -> str:

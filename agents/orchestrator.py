@@ -2,9 +2,9 @@
 
 ``Answerer.ask`` runs the chosen strategy, escalates a retrieve_reason refusal to
 chain_of_agents (auto only), drops the sentences that only obey an instruction found in the
-documents (``agents.injection``), maps ``[S#]`` markers to narrowed citations, judges each
+documents (``agents.evidence.injection``), maps ``[S#]`` markers to narrowed citations, judges each
 citation's support, cites again where the collection supports a sentence its citations do not
-(``agents.repair``), and with ``strict`` removes the sentences no citation supports.
+(``agents.verify.repair``), and with ``strict`` removes the sentences no citation supports.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agents.answer import Answer, Citation, Trace
-from agents.backends import Backend
-from agents.calls import Caller, HoldRefusal, TokenSink
-from agents.citations import Sentence, cite, is_refusal, parse_markers
-from agents.corpus import Corpus
-from agents.injection import find, obeyed
+from agents.evidence.citations import Sentence, cite, is_refusal, parse_markers
+from agents.evidence.corpus import Corpus
+from agents.evidence.injection import find, obeyed
+from agents.models.backends import Backend
+from agents.models.calls import Caller, HoldRefusal, TokenSink
 from agents.prompts import REFUSAL
-from agents.repair import judged, repair
-from agents.router import Decision, follow_ups, plan_chain, route
-from agents.short_answer import short_answer
-from agents.strategies import STRATEGIES, Context, Draft
-from agents.strategies.registry import ESCALATED, WIDENED, StrategyName, label, strategy_name
-from agents.support import support_judge
+from agents.reading.router import Decision, follow_ups, plan_chain, route
+from agents.reading.short_answer import short_answer
+from agents.reading.strategies import STRATEGIES, Context, Draft
+from agents.reading.strategies.registry import ESCALATED, WIDENED, StrategyName, label, strategy_name
+from agents.verify.repair import judged, repair
+from agents.verify.support import support_judge
 from core.errors import LongqaError
 
 

@@ -159,7 +159,7 @@ CLOZE = ChatPromptTemplate.from_messages(
     ]
 )
 """Support judge's cloze step over a claim's evidence sentences: the claim with one fact blanked
-(``agents.claims.blank``). Returns: the missing words."""
+(``agents.evidence.claims.blank``). Returns: the missing words."""
 
 SHORT = ChatPromptTemplate.from_messages(
     [

@@ -21,7 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from agents.strategies.registry import (
+from agents.reading.strategies.registry import (
     PREFERENCE_CHOICES,
     PREFERENCE_LABELS,
     STRATEGY_CHOICES,

@@ -37,24 +37,24 @@ def _questions(docs: list[Path], count: int) -> list[str]:
 
 
 def _answerer(docs: list[Path], strategy: str, cache: Path):
-    from agents.corpus import Corpus
+    from agents.evidence.corpus import Corpus
+    from agents.models.prefix_cache import PrefixCache
     from agents.orchestrator import Answerer, AskOptions
-    from agents.prefix_cache import PrefixCache
-    from app import components
+    from app import wiring
     from app.settings import load_settings
 
     settings = load_settings()
     folder = ROOT / ".longqa" / "bench" / "-".join(d.stem for d in docs)
-    components.ingest_paths(settings, docs, folder)
-    index = components.open_index(settings, folder)
-    model = components.backend(settings)
+    wiring.ingest_paths(settings, docs, folder)
+    index = wiring.open_index(settings, folder)
+    model = wiring.backend(settings)
     model.chat.prefix_cache = PrefixCache(cache)  # the benchmark's own, not the user's
-    corpus = Corpus(index, components.searcher(settings, index))
+    corpus = Corpus(index, wiring.searcher(settings, index))
     return Answerer(corpus, model, options=AskOptions(strategy=strategy, verify=False)), corpus, model
 
 
 def _ask(answerer, corpus, model, question: str, strategy: str) -> dict:
-    from agents.router import estimates, reading
+    from agents.reading.router import estimates, reading
 
     known = reading(question, corpus, model)
     expected = estimates(model, known.corpus_tokens, 0, known)
@@ -108,7 +108,7 @@ def main() -> None:
     answerer, corpus, model = _answerer(docs, args.strategy, prefixes)
     result: dict = {"strategy": args.strategy, "docs": [d.name for d in docs], "questions": []}
     if args.warm:
-        from agents.warm import warm
+        from agents.reading.warm import warm
 
         began = time.perf_counter()
         report = warm(

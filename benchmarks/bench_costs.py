@@ -9,7 +9,7 @@ Collections are sets of whole files of examples/ whose size is nearest each targ
 tokens, as ingest counts them). For each collection and question the long part of every
 strategy's prompt is counted exactly in the model's tokens (full_context's collection, each
 Chain-of-Agents segment as the product cuts it, the chunks retrieval returns); the seconds are
-the router's own estimates (``agents.router.estimates``) on the packaged model's speeds measured on
+the router's own estimates (``agents.reading.router.estimates``) on the packaged model's speeds measured on
 a quiet machine by bench_prefill.py (``--speeds machine``: on what longqa's speed book has
 recorded here instead). Measured points come from an evaluation run's ``results.jsonl`` (each
 answer's prompt tokens and seconds; ``--eval``) and from bench_answer's results. Writes
@@ -43,10 +43,10 @@ COLOURS = {
 
 def file_tokens(settings, folder: Path) -> dict[str, int]:
     """Each file of examples/ and its size in cl100k tokens (from an index of all of them)."""
-    from app import components
+    from app import wiring
 
-    components.ingest_paths(settings, [ROOT / "examples"], folder)
-    index = components.open_index(settings, folder)
+    wiring.ingest_paths(settings, [ROOT / "examples"], folder)
+    index = wiring.open_index(settings, folder)
     sizes: dict[str, int] = {}
     for chunk in index.all_chunks():
         sizes[chunk.span.path] = sizes.get(chunk.span.path, 0) + chunk.n_tokens
@@ -76,18 +76,18 @@ def questions(paths: list[str], count: int) -> list[str]:
 def curve_point(settings, model, paths: list[str], folder: Path, count: int, bytes_per_token: int) -> dict:
     """One collection: its size, and each strategy's median prompt tokens and seconds, cold and
     read ahead (every prefix state stored: the exact prefix tokens, ``bytes_per_token`` each)."""
-    from agents.corpus import Corpus
-    from agents.prefix_cache import PrefixCache
-    from agents.router import estimates, reading
-    from app import components
+    from agents.evidence.corpus import Corpus
+    from agents.models.prefix_cache import PrefixCache
+    from agents.reading.router import estimates, reading
+    from app import wiring
 
     class Stored(PrefixCache):
         def size(self, key: str) -> int:
             return 1  # every prefix is stored; its bytes are set from its tokens below
 
-    components.ingest_paths(settings, [ROOT / "examples" / p for p in paths], folder)
-    index = components.open_index(settings, folder)
-    corpus = Corpus(index, components.searcher(settings, index))
+    wiring.ingest_paths(settings, [ROOT / "examples" / p for p in paths], folder)
+    index = wiring.open_index(settings, folder)
+    corpus = Corpus(index, wiring.searcher(settings, index))
     empty, stored = PrefixCache(Path(tempfile.mkdtemp(prefix="longqa-costs-"))), Stored(folder)
     rows: dict[str, dict[str, Any]] = {}
     for question in questions(paths, count):
@@ -256,13 +256,13 @@ def main() -> None:
         print(f"wrote {plot(json.loads(out.read_text()), RESULTS / 'costs.png')}")
         return
 
-    from agents.router import PREFERENCES
-    from agents.speeds import SpeedBook
-    from app import components
+    from agents.models.speeds import SpeedBook
+    from agents.reading.router import PREFERENCES
+    from app import wiring
     from app.settings import load_settings
 
     settings = load_settings()
-    model = components.backend(settings)
+    model = wiring.backend(settings)
     if args.speeds == "quiet":
         model.speeds = SpeedBook(None)  # the backend's prior: bench_prefill on a quiet machine
     sizes = file_tokens(settings, args.work / "all")

@@ -22,9 +22,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
 from agents.orchestrator import Answerer, AskOptions
-from app import components
+from app import wiring
 from app.evaluation import metrics
 from app.evaluation.dataset import load_dataset
 from app.evaluation.runner import index_folder
@@ -47,11 +47,11 @@ def measure(report: Path, dataset: Path, penalties: list[float], types: set[str]
     settings = load_settings()
     items = [i for i in load_dataset(dataset) if i.type in types and not i.unanswerable]
     items = [i for i in items if (index_folder(report, i.docs) / "manifest.json").exists()]
-    backend = components.backend(settings)  # with the prefix cache: a document is read once
+    backend = wiring.backend(settings)  # with the prefix cache: a document is read once
     rows: list[dict[str, Any]] = []
     for number, item in enumerate(items, 1):
-        with components.open_index(settings, index_folder(report, item.docs)) as index:
-            corpus = Corpus(index, components.searcher(settings, index))
+        with wiring.open_index(settings, index_folder(report, item.docs)) as index:
+            corpus = Corpus(index, wiring.searcher(settings, index))
             for penalty in penalties:
                 backend.chat.repeat_penalty = penalty  # type: ignore[attr-defined]
                 answerer = Answerer(corpus, backend)

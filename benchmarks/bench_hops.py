@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agents import orchestrator  # noqa: E402
-from agents.corpus import Corpus  # noqa: E402
+from agents.evidence.corpus import Corpus  # noqa: E402
 from agents.orchestrator import Answerer, AskOptions  # noqa: E402
-from app import components  # noqa: E402
+from app import wiring  # noqa: E402
 from app.evaluation import metrics  # noqa: E402
 from app.evaluation.dataset import load_dataset  # noqa: E402
 from app.settings import load_settings  # noqa: E402
@@ -43,14 +43,14 @@ def _folder(docs: tuple[Path, ...]) -> Path:
 def measure(dataset: Path, types: set[str]) -> dict[str, Any]:
     settings = load_settings()
     items = [i for i in load_dataset(dataset) if i.type in types and not i.unanswerable]
-    backend = components.backend(settings)
+    backend = wiring.backend(settings)
     planned = orchestrator.follow_ups
     rows: list[dict[str, Any]] = []
     for number, item in enumerate(items, 1):
         folder = _folder(item.docs)
-        components.ingest_paths(settings, list(item.docs), folder)
-        with components.open_index(settings, folder) as index:
-            corpus = Corpus(index, components.searcher(settings, index))
+        wiring.ingest_paths(settings, list(item.docs), folder)
+        with wiring.open_index(settings, folder) as index:
+            corpus = Corpus(index, wiring.searcher(settings, index))
             for variant in VARIANTS:
                 # the only difference: how many follow-up rounds the orchestrator grants
                 orchestrator.follow_ups = planned if variant == "follow-ups" else (lambda *a, **k: 0)

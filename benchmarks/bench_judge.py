@@ -1,4 +1,4 @@
-"""How often each support-judge variant (``agents.support``) agrees with hand labels.
+"""How often each support-judge variant (``agents.verify.support``) agrees with hand labels.
 
     python benchmarks/bench_judge.py --model llamacpp:default [--pairs app/evaluation/judge_pairs.jsonl]
     python benchmarks/bench_judge.py --split dev          # ask the model about the dev pairs only
@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.support import NEEDS, VARIANTS, Memory, Observation, Observer, vetoes  # noqa: E402
+from agents.verify.support import NEEDS, VARIANTS, Memory, Observation, Observer, vetoes  # noqa: E402
 
 PAIRS = ROOT / "app" / "evaluation" / "judge_pairs.jsonl"
 Z = 1.959964  # 95%
@@ -123,8 +123,8 @@ def observe(
 ) -> None:
     """Ask the model what the variants need about each pair (answers already kept are not asked again)."""
     from agents.answer import Trace
-    from agents.backends import load_backend
-    from agents.calls import Caller
+    from agents.models.backends import load_backend
+    from agents.models.calls import Caller
 
     memory = _Kept(cache)
     dry = Observer(Caller(_Unloaded(), Trace()), memory)  # type: ignore[arg-type]
@@ -176,7 +176,7 @@ def _known(observer: Observer, row: dict[str, Any], needs: tuple[str, ...]) -> b
 def observations(rows: list[dict[str, Any]], cache: Path, needs: tuple[str, ...]) -> list[Observation | None]:
     """Each pair's observation from the kept answers alone (None where some are missing)."""
     from agents.answer import Trace
-    from agents.calls import Caller
+    from agents.models.calls import Caller
 
     dry = Observer(Caller(_Unloaded(), Trace()), read_memory(cache))  # type: ignore[arg-type]
     seen: list[Observation | None] = []
@@ -277,7 +277,7 @@ def _name(model: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="llamacpp:default", help="a backend spec (agents.backends)")
+    parser.add_argument("--model", default="llamacpp:default", help="a backend spec (agents.models.backends)")
     parser.add_argument("--pairs", type=Path, default=PAIRS, help="labelled pairs (JSONL, with split)")
     parser.add_argument("--out", type=Path, default=None, help="benchmarks/results/judge-MODEL.json")
     parser.add_argument(

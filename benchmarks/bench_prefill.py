@@ -3,8 +3,8 @@
 For each prompt length, the time to the first token from an empty KV cache (the prefill), then the
 time to write a fixed number of tokens (the decode at that context); then the same prompt's prefix
 stored as a prefix state, its size per token and the time to load it in a fresh model. The
-figures are fitted to the speed model of ``agents.speeds`` (rate at a short context, slowdown per
-1,000 tokens of context): that fit is the prior ``agents.backends`` starts each machine from.
+figures are fitted to the speed model of ``agents.models.speeds`` (rate at a short context, slowdown per
+1,000 tokens of context): that fit is the prior ``agents.models.backends`` starts each machine from.
 
     python benchmarks/bench_prefill.py --model default --lengths 512,2048,4096,8192 [--kv q8_0]
 
@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from langchain_core.messages import HumanMessage, SystemMessage  # noqa: E402
 
-from agents.gguf import PACKAGED, model_path  # noqa: E402
-from agents.llamacpp import ChatLlamaCpp  # noqa: E402
-from agents.prefix_cache import PrefixCache  # noqa: E402
-from agents.speeds import SpeedBook, _fit  # noqa: E402
+from agents.models.gguf import PACKAGED, model_path  # noqa: E402
+from agents.models.llamacpp import ChatLlamaCpp  # noqa: E402
+from agents.models.prefix_cache import PrefixCache  # noqa: E402
+from agents.models.speeds import SpeedBook, _fit  # noqa: E402
 
 WRITTEN = 32
 
@@ -113,7 +113,7 @@ def measure(name: str, lengths: list[int], kv: str) -> dict:
 
 
 def _prior(name: str):
-    from agents.backends import _PRIORS
+    from agents.models.backends import _PRIORS
 
     return _PRIORS[name]
 

@@ -1,4 +1,4 @@
-"""How often citation repair (``agents.repair``) changes the citations of full-context and
+"""How often citation repair (``agents.verify.repair``) changes the citations of full-context and
 chain-of-agents answers, and their gold-evidence hit before and after.
 
     python benchmarks/bench_repair.py .longqa/eval-report --dataset examples/eval.jsonl \
@@ -23,12 +23,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.answer import Citation, Trace
-from agents.calls import Caller
-from agents.corpus import Corpus
-from agents.evidence import Evidence
-from agents.repair import judged, repair
-from agents.support import support_judge
-from app import components
+from agents.evidence.blocks import Evidence
+from agents.evidence.corpus import Corpus
+from agents.models.calls import Caller
+from agents.verify.repair import judged, repair
+from agents.verify.support import support_judge
+from app import wiring
 from app.evaluation.dataset import EvalItem, load_dataset
 from app.evaluation.metrics import CitedSpan, evidence_hit
 from app.evaluation.runner import index_folder
@@ -62,15 +62,15 @@ def measure(report: Path, dataset: Path, model: str) -> dict[str, Any]:
     items = {item.id: item for item in load_dataset(dataset)}
     rows = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines() if line.strip()]
     rows = [r for r in rows if r["strategy"] in STRATEGIES and r.get("citations") and not r.get("refused")]
-    backend = components.backend(settings)
+    backend = wiring.backend(settings)
     counts: dict[str, Counter[str]] = {name: Counter() for name in STRATEGIES}
     cases: list[dict[str, Any]] = []
     for number, row in enumerate(rows, 1):
         item = items.get(row["id"])
         if item is None:
             continue
-        with components.open_index(settings, index_folder(report, item.docs)) as index:
-            corpus = Corpus(index, components.searcher(settings, index))
+        with wiring.open_index(settings, index_folder(report, item.docs)) as index:
+            corpus = Corpus(index, wiring.searcher(settings, index))
             evidence = Evidence()
             citations = _citations(row, evidence, corpus)
             if citations is None:

@@ -31,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.gguf import model_path  # noqa: E402
+from agents.models.gguf import model_path  # noqa: E402
 from tests.vllm.server import Server, free_port, hf_model, serve, vllm_python  # noqa: E402
 
 QUESTIONS = ("Who wrote the Gutenprint manual?", "What does fasta_guide.pdf describe?")

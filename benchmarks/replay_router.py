@@ -1,5 +1,5 @@
 """The router replayed over a finished evaluation: for each question, the strategy ``auto``
-chooses *now* (``agents/router.py`` as it stands), and how that strategy alone fared on the
+chooses *now* (``agents/reading/router.py`` as it stands), and how that strategy alone fared on the
 question in the evaluation's measured rows; set against what ``auto`` measured when it ran and
 against each strategy alone. A router rule can so be checked on every question of a long run
 without answering again (a real rerun of ``auto`` is still the word that counts).
@@ -26,9 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.corpus import Corpus  # noqa: E402
-from agents.router import route  # noqa: E402
-from app import components  # noqa: E402
+from agents.evidence.corpus import Corpus  # noqa: E402
+from agents.reading.router import route  # noqa: E402
+from app import wiring  # noqa: E402
 from app.evaluation.dataset import load_dataset  # noqa: E402
 from app.evaluation.runner import RESULTS, index_folder, read_results  # noqa: E402
 from app.evaluation.summary import ROUTER  # noqa: E402
@@ -39,13 +39,13 @@ def replay(out: Path, dataset: Path) -> dict[str, Any]:
     settings = load_settings()
     rows = read_results(out / RESULTS)
     strategies = list(dict.fromkeys(s for s, _ in rows))
-    backend = components.backend(settings)
+    backend = wiring.backend(settings)
     questions: list[dict[str, Any]] = []
     for item in load_dataset(dataset):
         if (ROUTER, item.id) not in rows:
             continue
-        with components.open_index(settings, index_folder(out, item.docs)) as index:
-            corpus = Corpus(index, components.searcher(settings, index))
+        with wiring.open_index(settings, index_folder(out, item.docs)) as index:
+            corpus = Corpus(index, wiring.searcher(settings, index))
             decision = route(item.question, corpus, backend, settings.prefer, settings.k)
         chosen = rows.get((decision.strategy, item.id))
         measured = rows[(ROUTER, item.id)]

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app import assistant, intake
-from app.collections import Collection, Collections
-from app.jobs import Job
-from app.uploads import MB
+from app.services import assistant, intake
+from app.services.collections import Collection, Collections
+from app.services.jobs import Job
+from app.services.uploads import MB
 from ui import markup, polling, settings_panel, state
 from ui.feedback import error_line
 

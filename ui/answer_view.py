@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.assistant import Answer, Citation
-from app.collections import Collection
+from app.services.assistant import Answer, Citation
+from app.services.collections import Collection
 from app.settings import label
 from ui import markup, source_panel, trace_view
 from ui.feedback import error_line

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import assistant
-from app.collections import Collection, summary
-from app.jobs import Job
+from app.services import assistant
+from app.services.collections import Collection, summary
+from app.services.jobs import Job
 from ui import answer_view, markup, polling, settings_panel, state
 from ui.feedback import shown_errors
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import reports
-from app.jobs import Job
+from app.services import reports
+from app.services.jobs import Job
 from app.settings import STRATEGY_INFO, label
 from ui import polling, settings_panel, state
 from ui.feedback import error_line, shown_errors

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from app.jobs import describe_error
+from app.services.jobs import describe_error
 from ui import markup
 
 

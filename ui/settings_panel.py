@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.assistant import describe_model
+from app.services.assistant import describe_model
 from app.settings import PREFERENCE_LABELS, STRATEGY_INFO, Preference, Settings, StrategyName, load_settings
 from ui import state
 

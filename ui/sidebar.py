@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.collections import Collection, Collections, summary
-from app.jobs import describe_error
+from app.services.collections import Collection, Collections, summary
+from app.services.jobs import describe_error
 from ui import adding, markup, settings_panel, state
 from ui.feedback import error_line, shown_errors
 

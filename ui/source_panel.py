@@ -10,9 +10,9 @@ import html
 
 import streamlit as st
 
-from app import sources
-from app.assistant import Citation
-from app.collections import Collection
+from app.services import sources
+from app.services.assistant import Citation
+from app.services.collections import Collection
 from ui import markup
 from ui.feedback import shown_errors
 

@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from app.assistant import Answer
-from app.collections import Collection, Collections
-from app.intake import Added
-from app.jobs import Job
+from app.services.assistant import Answer
+from app.services.collections import Collection, Collections
+from app.services.intake import Added
+from app.services.jobs import Job
 from app.settings import Settings, load_settings
 
 BACKEND_KEY = "longqa.backend"  # a Backend to answer with instead of the settings' (tests set it)

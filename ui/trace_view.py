@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.assistant import Answer
+from app.services.assistant import Answer
 from app.settings import label
 from ui import markup
 

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import ConfigDict, StrictBool, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
-from agents.judge import Supports
+from agents.verify.judge import Supports
 from app.evaluation.dataset import GoldEvidence
 from app.evaluation.entailment import THRESHOLD
 from app.records import problem

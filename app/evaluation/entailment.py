@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agents.judge import Supports
+from agents.verify.judge import Supports
 
 THRESHOLD = 0.5
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.citations import MARKER_GROUP
+from agents.evidence.citations import MARKER_GROUP
 from app.evaluation.dataset import UNANSWERABLE, GoldEvidence
 from ingest.document import Span
 

@@ -19,14 +19,14 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 from agents.answer import Trace
-from agents.backends import Backend
-from agents.calls import Caller
-from agents.corpus import Corpus
-from agents.judge import Supports
+from agents.evidence.corpus import Corpus
+from agents.models.backends import Backend
+from agents.models.calls import Caller
 from agents.orchestrator import Answerer, AskOptions
-from agents.strategies.registry import StrategyName, strategy_name
-from agents.support import support_judge
-from app import components, journal
+from agents.reading.strategies.registry import StrategyName, strategy_name
+from agents.verify.judge import Supports
+from agents.verify.support import support_judge
+from app import journal, wiring
 from app.evaluation.calibration import FIXTURE, Calibration, calibrate_judge
 from app.evaluation.dataset import EvalItem, load_dataset
 from app.evaluation.entailment import JudgeEntails
@@ -157,8 +157,8 @@ def run_evaluation(
     items = load_dataset(dataset)[: limit or None]
     if not items:
         raise LongqaError(f"{dataset}: no questions")
-    model = model or components.backend(settings)
-    judge_backend = judge_model or (components.backend(settings, settings.judge) if settings.judge else model)
+    model = model or wiring.backend(settings)
+    judge_backend = judge_model or (wiring.backend(settings, settings.judge) if settings.judge else model)
     judge = support_judge(Caller(judge_backend, Trace()))
     calibration = calibration_for(judge, out, progress) if calibrate else None
     options = AskOptions(prefer=settings.prefer, k=settings.k, verify=False)
@@ -252,13 +252,13 @@ def _evaluate_group(
     pending pairs; when nothing in it can be ingested, each pending pair records that error."""
     ledger.tell("ingest", ", ".join(p.name for p in docs))
     try:
-        components.ingest_docs(settings, list(docs), folder)
-    except components.NothingIngested as exc:
+        wiring.ingest_docs(settings, list(docs), folder)
+    except wiring.NothingIngested as exc:
         for item, name in ledger.pending(group):
             ledger.add(score(item, name, None, error=str(exc)))
         return
-    with components.open_index(settings, folder) as index:
-        corpus = Corpus(index, components.searcher(settings, index))
+    with wiring.open_index(settings, folder) as index:
+        corpus = Corpus(index, wiring.searcher(settings, index))
         answerer = Answerer(corpus, answering.model, options=answering.options)
         if answering.warm:
             _warm(answerer, ledger.progress, ledger.count, ledger.total)
@@ -269,7 +269,7 @@ def _evaluate_group(
 
 def _warm(answerer: Answerer, progress: Progress | None, done: int, total: int) -> None:
     """Read a collection ahead of time where the backend can keep what it read; say so where not."""
-    from agents.warm import warm
+    from agents.reading.warm import warm
 
     def tick(part: int, parts: int, what: str) -> None:
         if progress:

@@ -1,7 +1,7 @@
 """From an ``Answer`` to the plain ``CitedSentence`` data the citation metrics read.
 
 Sentences are cut exactly as the product cut them when it resolved the citations
-(``agents.citations.parse_markers``), so each citation lands on the sentence it was made for:
+(``agents.evidence.citations.parse_markers``), so each citation lands on the sentence it was made for:
 a citation belongs to the parsed sentence whose text equals its ``sentence`` and whose markers
 include its ``marker``. Markers that resolved to no citation (they named no shown block and were
 dropped, DESIGN.md §5) are not citations here either. A citation whose sentence is not found in
@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agents.answer import Answer, Citation
-from agents.citations import parse_markers
-from agents.evidence import Evidence
+from agents.evidence.blocks import Evidence
+from agents.evidence.citations import parse_markers
 from app.evaluation.faithfulness import CitedSentence
 from ingest.document import Chunk, Span
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agents.answer import Answer, CallRecord
-from agents.backends import Backend
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
+from agents.models.backends import Backend
 from agents.orchestrator import Answerer, AskOptions
 
 

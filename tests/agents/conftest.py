@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
 from ingest.chunking import ChunkSettings
 from retrieval.indexer import ingest
 from retrieval.search import HybridSearcher

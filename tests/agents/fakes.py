@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from agents.backends import Backend
+from agents.models.backends import Backend
 from ingest.tokens import count_tokens
 
 
@@ -60,7 +60,7 @@ def is_short(messages: list[BaseMessage]) -> bool:
 
 
 def is_judge(messages: list[BaseMessage]) -> bool:
-    """A support judge's call: its yes/no, or its cloze step (``agents.support``), which a scripted
+    """A support judge's call: its yes/no, or its cloze step (``agents.verify.support``), which a scripted
     "yes" or "no" answers with no fact, so that the cloze vetoes nothing."""
     return is_yes_no(messages) or is_cloze(messages)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agents import gguf
-from agents.backends import load_backend
-from agents.judge import yes_probability
+from agents.models import gguf
+from agents.models.backends import load_backend
+from agents.verify.judge import yes_probability
 from core.errors import LongqaError
 
 

@@ -10,8 +10,8 @@ import pytest
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from agents.answer import Trace
-from agents.calls import Caller
-from agents.speeds import Speed
+from agents.models.calls import Caller
+from agents.models.speeds import Speed
 from core.errors import LongqaError
 from tests.agents.fakes import scripted
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents.citations import cite, ground, is_refusal, locate, narrow, parse_markers
-from agents.evidence import Evidence
+from agents.evidence.blocks import Evidence
+from agents.evidence.citations import cite, ground, is_refusal, locate, narrow, parse_markers
 from ingest.document import Chunk, Document, make_chunk
 
 TEXT = (

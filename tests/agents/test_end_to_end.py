@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.backends import load_backend
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
+from agents.models.backends import load_backend
 from agents.orchestrator import Answerer, AskOptions
 from retrieval.search import HybridSearcher
 from retrieval.store import Index

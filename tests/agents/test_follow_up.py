@@ -6,14 +6,14 @@ from __future__ import annotations
 from langchain_core.messages import BaseMessage
 
 from agents.answer import Trace
-from agents.calls import Caller
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
+from agents.models.calls import Caller
+from agents.models.speeds import Speed
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
-from agents.router import HOPS, follow_ups
-from agents.speeds import Speed
-from agents.strategies import STRATEGIES, Context
-from agents.strategies.retrieve_reason import follow_up_queries
+from agents.reading.router import HOPS, follow_ups
+from agents.reading.strategies import STRATEGIES, Context
+from agents.reading.strategies.retrieve_reason import follow_up_queries
 from tests.agents.fakes import is_judge, scripted
 
 DISK = "You need at least 50 MB of free disk space to compile and install the package."

@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from agents.answer import Trace
-from agents.backends import load_backend
-from agents.calls import Caller
-from agents.corpus import Corpus
-from agents.gguf import model_path
-from agents.llamacpp import ChatLlamaCpp
+from agents.evidence.corpus import Corpus
+from agents.models.backends import load_backend
+from agents.models.calls import Caller
+from agents.models.gguf import model_path
+from agents.models.llamacpp import ChatLlamaCpp
 from core.errors import LongqaError
 from tests.agents.asking import ask_streaming
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from agents.gguf import PACKAGED, model_path
-from agents.llamacpp import ChatLlamaCpp
-from agents.prefix_cache import PrefixCache
+from agents.models.gguf import PACKAGED, model_path
+from agents.models.llamacpp import ChatLlamaCpp
+from agents.models.prefix_cache import PrefixCache
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +116,7 @@ def test_two_processes_share_the_cache(tmp_path: Path) -> None:
         sys.path.insert(0, {str(ROOT)!r})
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from pathlib import Path
-        from agents.prefix_cache import PrefixCache
+        from agents.models.prefix_cache import PrefixCache
         from test_prefix_cache import ask, chat
         cache = PrefixCache(Path({str(tmp_path / "prefixes")!r}))
         text, metadata = ask(chat(cache), "Which licence covers simplejson?")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
 from agents.orchestrator import Answerer, AskOptions
 from tests.agents.fakes import ScriptedChat, is_judge, scripted
 

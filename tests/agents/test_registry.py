@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents.strategies import STRATEGIES
-from agents.strategies.registry import (
+from agents.reading.strategies import STRATEGIES
+from agents.reading.strategies.registry import (
     ESCALATED,
     PREFERENCE_LABELS,
     SCOPED,

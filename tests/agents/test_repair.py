@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from langchain_core.messages import BaseMessage
 
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
 from tests.agents.fakes import is_cloze, is_yes_no, scripted

@@ -6,8 +6,8 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from agents.answer import Trace
-from agents.calls import Caller
-from agents.repetition import RepetitionCut
+from agents.models.calls import Caller
+from agents.models.repetition import RepetitionCut
 from tests.agents.fakes import scripted
 
 FUNCTIONS = [f"- `{name}(obj, fp)` writes JSON [S{i}]" for i, name in enumerate("abcdefg", 1)]

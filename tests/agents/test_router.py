@@ -6,14 +6,14 @@ import pytest
 from pydantic import Field
 
 from agents.answer import Trace
-from agents.backends import Backend
-from agents.calls import BudgetError, Caller
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
+from agents.models.backends import Backend
+from agents.models.calls import BudgetError, Caller
+from agents.models.speeds import Speed
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
-from agents.router import _FRAME_TOKENS, estimates, reading, route
-from agents.speeds import Speed
-from agents.strategies.registry import label
+from agents.reading.router import _FRAME_TOKENS, estimates, reading, route
+from agents.reading.strategies.registry import label
 from retrieval.search import Hit
 from tests.agents.fakes import ScriptedChat, is_judge, scripted
 
@@ -160,7 +160,7 @@ def test_cost_preference_falls_back_to_wide_retrieval(big_corpus: Corpus) -> Non
 def test_never_over_budget_while_a_strategy_within_it_exists(
     big_corpus: Corpus, prefill: float, prefer: str, question: str, scores: list[float]
 ) -> None:
-    from agents.router import PREFERENCES
+    from agents.reading.router import PREFERENCES
 
     backend = backend_with(Speed(prefill=prefill, decode=prefill / 4, slowdown=0.2), window=32768)
     decision = route(question, ShapedCorpus(big_corpus, scores), backend, prefer=prefer)

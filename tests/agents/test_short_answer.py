@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from agents.answer import Trace
-from agents.calls import Caller
+from agents.models.calls import Caller
 from agents.orchestrator import Answerer, AskOptions
-from agents.short_answer import short_answer
+from agents.reading.short_answer import short_answer
 from app.evaluation.dataset import EvalItem
 from app.evaluation.scoring import score
 from tests.agents.fakes import ScriptedChat, scripted

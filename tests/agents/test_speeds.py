@@ -10,9 +10,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk
 
 from agents.answer import Trace
-from agents.backends import Backend
-from agents.calls import Caller
-from agents.speeds import Speed, SpeedBook
+from agents.models.backends import Backend
+from agents.models.calls import Caller
+from agents.models.speeds import Speed, SpeedBook
 
 PRIOR = Speed(prefill=90, decode=30)
 

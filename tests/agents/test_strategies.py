@@ -7,15 +7,15 @@ import re
 import pytest
 
 from agents.answer import Trace
-from agents.calls import BudgetError, Caller
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
+from agents.models.calls import BudgetError, Caller
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
-from agents.router import estimates
-from agents.strategies import STRATEGIES, Context
-from agents.strategies.chain_of_agents import segments
-from agents.strategies.registry import StrategyName
-from agents.strategies.retrieve_reason import parse_facts
+from agents.reading.router import estimates
+from agents.reading.strategies import STRATEGIES, Context
+from agents.reading.strategies.chain_of_agents import segments
+from agents.reading.strategies.registry import StrategyName
+from agents.reading.strategies.retrieve_reason import parse_facts
 from tests.agents.fakes import is_judge, scripted
 
 BLOCK = re.compile(r"\[S(\d+)\] (\S+)")

@@ -1,4 +1,4 @@
-"""Support judges that point at their evidence (``agents.support``): the labelled pairs they are
+"""Support judges that point at their evidence (``agents.verify.support``): the labelled pairs they are
 measured on, the lexical checks, finding a quote, and each variant's calls against scripted models."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import pytest
 from langchain_core.messages import BaseMessage
 
 from agents.answer import Trace
-from agents.calls import Caller
-from agents.claims import blank, fills, identifiers, mismatches, negated, numbers
-from agents.grounds import Grounds, is_code, sentence_bounds, window
+from agents.evidence.claims import blank, fills, identifiers, mismatches, negated, numbers
+from agents.evidence.grounds import Grounds, is_code, sentence_bounds, window
+from agents.models.calls import Caller
 from agents.prompts import CLOZE
-from agents.support import (
+from agents.verify.support import (
     DEFAULT_THRESHOLD,
     NEEDS,
     VARIANTS,
@@ -332,7 +332,7 @@ def test_the_benchmark_fits_its_threshold_and_wilson_intervals() -> None:
 
 @pytest.mark.slow
 def test_the_tiny_model_through_every_call() -> None:
-    from agents.backends import load_backend
+    from agents.models.backends import load_backend
 
     backend = load_backend("llamacpp:tiny", context_window=2048, answer_tokens=128)
     observer = Observer(Caller(backend, Trace()))

@@ -18,12 +18,12 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agents.answer import Trace
-from agents.backends import load_backend
-from agents.calls import Caller
-from agents.corpus import Corpus
-from agents.gguf import model_path
-from agents.llamacpp import ChatLlamaCpp
-from agents.openai_compat import probe
+from agents.evidence.corpus import Corpus
+from agents.models.backends import load_backend
+from agents.models.calls import Caller
+from agents.models.gguf import model_path
+from agents.models.llamacpp import ChatLlamaCpp
+from agents.models.openai_compat import probe
 from core.errors import LongqaError
 from tests.agents.asking import ask_streaming
 from tests.app.test_cli import longqa

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.backends import load_backend
-from agents.corpus import Corpus
+from agents.evidence.corpus import Corpus
+from agents.models.backends import load_backend
+from agents.models.prefix_cache import PrefixCache
 from agents.orchestrator import Answerer, AskOptions
-from agents.prefix_cache import PrefixCache
-from agents.router import reading
-from agents.warm import warm
+from agents.reading.router import reading
+from agents.reading.warm import warm
 from core.errors import LongqaError
 from ingest.chunking import ChunkSettings
 from retrieval.indexer import ingest

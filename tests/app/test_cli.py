@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agents.answer import Answer, Trace
-from app import components
+from app import wiring
 from app.cli import run
 from ingest.chunking import ChunkSettings
 from retrieval.indexer import ingest
@@ -80,7 +80,7 @@ def test_search_without_index_is_one_line_error(tmp_path: Path) -> None:
 
 # ------------------------------------------------- in process, with the hash embedder and fakes
 class _FakeAnswerer:
-    """Stands where components.answerer's Answerer stands: answers every question the same way."""
+    """Stands where wiring.answerer's Answerer stands: answers every question the same way."""
 
     def __init__(self, answer: Callable[[str], Answer]) -> None:
         self.answer = answer
@@ -97,7 +97,7 @@ class _Partly(Answer):
 @pytest.fixture
 def hashed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """An index built with the hash embedder, which the CLI then opens with it too."""
-    monkeypatch.setattr(components, "embedder", lambda settings: HashEmbedder())
+    monkeypatch.setattr(wiring, "embedder", lambda settings: HashEmbedder())
     monkeypatch.chdir(tmp_path)
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -112,7 +112,7 @@ def test_batch_without_a_terminal_prints_a_line_per_question_and_names_bad_lines
     def answer(question: str) -> Answer:
         return _Partly(question, "50 MB.", [], "full_context", question.startswith("Price"), Trace())
 
-    monkeypatch.setattr(components, "answerer", lambda settings, opened: _FakeAnswerer(answer))
+    monkeypatch.setattr(wiring, "answerer", lambda settings, opened: _FakeAnswerer(answer))
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"id": "disk", "question": "Disk?"}\n{"id": "price", "question": "Price?"}\n')
     out, table = tmp_path / "answers.jsonl", tmp_path / "answers.csv"
@@ -141,7 +141,7 @@ def test_batch_docs_are_ingested_first_and_a_folder_nothing_of_which_can_be_read
     def answer(question: str) -> Answer:
         return Answer(question, "50 MB.", [], "full_context", False, Trace())
 
-    monkeypatch.setattr(components, "answerer", lambda settings, opened: _FakeAnswerer(answer))
+    monkeypatch.setattr(wiring, "answerer", lambda settings, opened: _FakeAnswerer(answer))
     questions = tmp_path / "q.txt"
     questions.write_text("Disk?\n")
     out = tmp_path / "answers.jsonl"
@@ -149,7 +149,7 @@ def test_batch_docs_are_ingested_first_and_a_folder_nothing_of_which_can_be_read
     status = run(["batch", "--questions", str(questions), "--docs", str(docs), "--out", str(out)])
     stderr = capsys.readouterr().err
     assert status == 0, stderr
-    folder = components.docs_index_folder(docs)
+    folder = wiring.docs_index_folder(docs)
     assert f"index {folder}: 1 ingested, 0 unchanged, 0 skipped or failed" in stderr.splitlines()
     assert (folder / "manifest.json").exists() and len(out.read_text().splitlines()) == 1
 
@@ -178,7 +178,7 @@ def test_eval_without_a_terminal_prints_a_line_per_finished_pair(
     from tests.eval.test_runner import dataset, reply
 
     _, backend = scripted(reply=reply)
-    monkeypatch.setattr(components, "backend", lambda settings, spec=None: backend)
+    monkeypatch.setattr(wiring, "backend", lambda settings, spec=None: backend)
     (tmp_path / "eval").mkdir()
     data = dataset(tmp_path / "eval")
     status = run(["eval", str(data), "--out", str(tmp_path / "report"), "--strategies", "full"])
@@ -209,7 +209,7 @@ def test_ui_restricts_streamlit_to_the_loopback_address(monkeypatch: pytest.Monk
 
 
 def test_the_ingest_report_prints_its_warnings_literally(capsys: pytest.CaptureFixture[str]) -> None:
-    from app.console import print_ingest_report
+    from app.cli.console import print_ingest_report
     from retrieval.indexer import FileOutcome, IngestReport
 
     report = IngestReport("ix[red]", [FileOutcome("a[tag].md", "failed", "bad :x: [/bold]")], {})
@@ -244,7 +244,7 @@ def test_calibrate_judge_on_your_own_pairs_checks_them_before_any_model_loads(
     def no_model(*args: object, **kwargs: object) -> None:
         raise AssertionError("a model was loaded")
 
-    monkeypatch.setattr(components, "backend", no_model)
+    monkeypatch.setattr(wiring, "backend", no_model)
     pairs = tmp_path / "mine.jsonl"
     pairs.write_text('{"claim": "c", "passage": "p", "supported": true}\n{"claim": "c"}\n')
     assert run(["eval", "--calibrate-judge", "--pairs", str(pairs), "--out", str(tmp_path / "ev")]) == 2
@@ -257,7 +257,7 @@ def test_calibrate_judge_on_your_own_pairs_scores_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, backend = scripted(reply=lambda m: "yes")
-    monkeypatch.setattr(components, "backend", lambda settings, spec=None: backend)
+    monkeypatch.setattr(wiring, "backend", lambda settings, spec=None: backend)
     pairs = tmp_path / "mine.jsonl"
     pairs.write_text(
         '{"claim": "It needs 50 MB.", "passage": "Installing needs 50 MB of disk.", "supported": true}\n'
@@ -289,10 +289,10 @@ def test_every_model_command_takes_the_timeout_the_stall_message_names(
 
     def no_index(settings, folder):  # the settings are made; stop before anything is opened
         seen.append(settings.timeout)
-        raise components.LongqaError("stopped here")
+        raise wiring.LongqaError("stopped here")
 
-    monkeypatch.setattr(components, "open_index", no_index)
-    monkeypatch.setattr(components, "backend", lambda settings, spec=None: no_index(settings, None))
+    monkeypatch.setattr(wiring, "open_index", no_index)
+    monkeypatch.setattr(wiring, "backend", lambda settings, spec=None: no_index(settings, None))
     run([*command, "--timeout", "900"])
     assert seen == [900.0]
     assert run([*command, "--timeout", "0"]) == 2

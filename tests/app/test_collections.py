@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app import intake
-from app.collections import CollectionError, Collections, check_name, summary
+from app.services import intake
+from app.services.collections import CollectionError, Collections, check_name, summary
 from app.settings import load_settings
 from tests.conftest import EXAMPLES, FIXTURES
 

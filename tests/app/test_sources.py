@@ -10,7 +10,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
-from app.sources import PageView, TextView, line_rects, render_page, show, text_view
+from app.services.sources import PageView, TextView, line_rects, render_page, show, text_view
 from ingest.chunking import ChunkSettings
 from ingest.pdf import normalize_page_text, page_raw_text
 from retrieval.indexer import ingest

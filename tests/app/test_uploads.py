@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.uploads import MB, Limits, UploadError, extract_zip, save_upload
+from app.services.uploads import MB, Limits, UploadError, extract_zip, save_upload
 from tests.conftest import EXAMPLES, FIXTURES
 
 

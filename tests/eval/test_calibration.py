@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from agents.answer import Trace
-from agents.calls import Caller
-from agents.judge import Judge
+from agents.models.calls import Caller
+from agents.verify.judge import Judge
 from app.evaluation.calibration import (
     FIXTURE,
     CalibrationPair,

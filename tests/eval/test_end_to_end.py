@@ -10,11 +10,11 @@ from pathlib import Path
 from langchain_core.messages import BaseMessage
 
 from agents.answer import Trace
-from agents.calls import Caller
-from agents.corpus import Corpus
-from agents.judge import Judge
+from agents.evidence.corpus import Corpus
+from agents.models.calls import Caller
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
+from agents.verify.judge import Judge
 from app.evaluation.calibration import calibrate_judge
 from app.evaluation.dataset import load_dataset
 from app.evaluation.entailment import JudgeEntails

@@ -155,10 +155,10 @@ def test_a_results_line_that_is_not_a_result_is_named_exactly(
 def test_a_collection_nothing_of_which_can_be_ingested_fails_its_pairs_and_the_rest_are_answered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app import components
+    from app import wiring
     from tests.conftest import HashEmbedder
 
-    monkeypatch.setattr(components, "embedder", lambda settings: HashEmbedder())
+    monkeypatch.setattr(wiring, "embedder", lambda settings: HashEmbedder())
     data, out = dataset(tmp_path), tmp_path / "report"
     unreadable = tmp_path / "unreadable"
     unreadable.mkdir()

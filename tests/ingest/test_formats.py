@@ -17,8 +17,8 @@ from ebooklib import epub
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.sources import TextView, show
-from app.uploads import Limits, UploadError, check_document
+from app.services.sources import TextView, show
+from app.services.uploads import Limits, UploadError, check_document
 from ingest.chunking import ChunkSettings
 from ingest.document import Document
 from ingest.errors import LoadError

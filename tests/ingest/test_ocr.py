@@ -13,7 +13,7 @@ import pypdf
 import pypdfium2 as pdfium
 import pytest
 
-from app.sources import PageView, show
+from app.services.sources import PageView, show
 from ingest.chunking import ChunkSettings
 from ingest.document import Document
 from ingest.errors import LoadError

@@ -14,7 +14,7 @@ import pytest
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from app.sources import PageView, render_page, show
+from app.services.sources import PageView, render_page, show
 from ingest.chunking import ChunkSettings
 from ingest.document import Chunk, Document
 from ingest.pdf import chunk_pdf, load_pdf, normalize_page_text, page_raw_text

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from agents.answer import Answer, Citation, Trace
-from app import components
+from app import wiring
 from app.cli import run
 from ingest.chunking import ChunkSettings
 from ingest.document import Span
@@ -34,7 +34,7 @@ LONGQA = ROOT / ".venv" / "bin" / "longqa"
 @pytest.fixture(autouse=True)
 def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The hash embedder instead of the real model; no longqa.toml from the current folder."""
-    monkeypatch.setattr(components, "embedder", lambda settings: HashEmbedder())
+    monkeypatch.setattr(wiring, "embedder", lambda settings: HashEmbedder())
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LONGQA_CONFIG", raising=False)
 
@@ -361,7 +361,7 @@ def test_ask_warns_about_an_unsupported_answer_and_lists_sentences_from_document
         trace=trace,
         removed_sentences=["Visit [bold]evil.example[/bold] :x: now."],
     )
-    monkeypatch.setattr(components, "answerer", lambda settings, opened: _FakeAnswerer(answer))
+    monkeypatch.setattr(wiring, "answerer", lambda settings, opened: _FakeAnswerer(answer))
     status, stdout, stderr = cli(capsys, "ask", "disk?", "--index", index)
     assert status == 0, stderr
     warning = "Not supported: no cited passage supports this answer; treat it with care"

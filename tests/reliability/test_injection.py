@@ -20,15 +20,15 @@ import streamlit as st
 from langchain_core.messages import BaseMessage
 from streamlit.testing.v1 import AppTest
 
-import app.components
+import app.wiring
 from agents.answer import Answer, Citation, Trace
-from agents.backends import Backend
-from agents.corpus import Corpus
-from agents.injection import find, obeyed
+from agents.evidence.corpus import Corpus
+from agents.evidence.injection import find, obeyed
+from agents.models.backends import Backend
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
-from app.collections import ENV_INDEX, ENV_ROOT, Collections
-from app.intake import add_uploads
+from app.services.collections import ENV_INDEX, ENV_ROOT, Collections
+from app.services.intake import add_uploads
 from app.settings import load_settings
 from ingest.chunking import ChunkSettings
 from ingest.document import Span
@@ -164,7 +164,7 @@ def collections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Collections:
     monkeypatch.delenv(ENV_INDEX, raising=False)
     monkeypatch.delenv("LONGQA_MODEL", raising=False)
     embedder = HashEmbedder()
-    monkeypatch.setattr(app.components, "_embedder", lambda model, batch, backend: embedder)
+    monkeypatch.setattr(app.wiring, "_embedder", lambda model, batch, backend: embedder)
     store = Collections(folder)
     collection = store.create("Hostile")
     uploads = [("install.md", INSTALL.encode()), (EVIL_NAME, EVIL.encode()), ("leak.md", LEAK.encode())]

@@ -19,8 +19,8 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from agents.answer import Trace
-from agents.backends import Backend, load_backend
-from agents.calls import Caller
+from agents.models.backends import Backend, load_backend
+from agents.models.calls import Caller
 from core.errors import LongqaError
 
 TIMEOUT = 2.0  # the backend's timeout: each bad call must fail well within 3× this

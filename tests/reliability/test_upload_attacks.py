@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app import components, intake, uploads
-from app.collections import Collection, Collections
+from app import wiring
+from app.services import intake, uploads
+from app.services.collections import Collection, Collections
+from app.services.uploads import MB, NAME_BYTES, Limits, UploadError, save_upload
 from app.settings import load_settings
-from app.uploads import MB, NAME_BYTES, Limits, UploadError, save_upload
 from tests.conftest import HashEmbedder
 
 NOTE = "a different file of that name is already in this collection"
@@ -56,7 +57,7 @@ def files(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def collection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hash_embedder: HashEmbedder) -> Collection:
-    monkeypatch.setattr(components, "embedder", lambda settings: hash_embedder)
+    monkeypatch.setattr(wiring, "embedder", lambda settings: hash_embedder)
     return Collections(tmp_path / "collections").create("attacks")
 
 
@@ -365,7 +366,7 @@ class PoisonedEmbedder(HashEmbedder):
 def test_an_upload_that_stops_the_ingest_is_taken_back_and_later_adds_work(
     collection: Collection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(components, "embedder", lambda settings: PoisonedEmbedder())
+    monkeypatch.setattr(wiring, "embedder", lambda settings: PoisonedEmbedder())
     assert add(collection, [("before.md", b"# Before\n\nkept\n")]) == {"before.md": ("ingested", "")}
     rows = add(
         collection,

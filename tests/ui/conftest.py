@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agents.backends import Backend
-from app.collections import ENV_INDEX, ENV_ROOT
+from agents.models.backends import Backend
+from app.services.collections import ENV_INDEX, ENV_ROOT
 from tests.agents.fakes import ScriptedChat, scripted
 from tests.conftest import ROOT
 from tests.ui.documents import first_pages

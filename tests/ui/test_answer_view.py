@@ -4,7 +4,7 @@ whatever the router or the orchestrator recorded."""
 from __future__ import annotations
 
 from agents.answer import Trace
-from app.assistant import Answer
+from app.services.assistant import Answer
 from tests.ui.conftest import shown
 from ui.answer_view import _meta
 from ui.state import Message

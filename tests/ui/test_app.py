@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import app.assistant
-import app.reports
-from app.collections import ENV_INDEX, Collections
-from app.intake import add_uploads
+import app.services.assistant
+import app.services.reports
+from app.services.collections import ENV_INDEX, Collections
+from app.services.intake import add_uploads
 from app.settings import load_settings
 from tests.ui.conftest import add_folder, added_table, ask, create, errors, no_traceback, upload
 from tests.ui.documents import CODE, CODE_QUESTION, QUESTION
@@ -171,7 +171,7 @@ def test_an_unexpected_failure_is_one_line_and_logged(ui, root, intro_pdf, monke
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(app.assistant, "ask", broken)
+    monkeypatch.setattr(app.services.assistant, "ask", broken)
     at = ask(ui(), QUESTION)
     no_traceback(at)
     assert errors(at) == ["unexpected error: RuntimeError: disk on fire (details in the server log)"]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from app.jobs import Job
+from app.services.jobs import Job
 from core.errors import LongqaError
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agents.answer import Trace
-from agents.backends import load_backend
-from agents.calls import Caller
+from agents.models.backends import load_backend
+from agents.models.calls import Caller
 
 SAMPLE = "Gutenprint supports over 1500 printer models; escputil -i reports ink levels."
 DOCUMENT = Path(__file__).resolve().parent.parent.parent / "examples" / "README.md"

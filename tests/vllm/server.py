@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from agents.gguf import PACKAGED, model_path
+from agents.models.gguf import PACKAGED, model_path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PYTHON_VARIABLE = "LONGQA_VLLM_PYTHON"

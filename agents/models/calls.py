@@ -1,0 +1,324 @@
+"""One model call, done right: the window checked, the answer streamed, the cost recorded.
+
+Every call any strategy makes goes through ``Caller.call``: it refuses a prompt that would not
+leave the answer budget free in the window (strategies fit their prompts first; this is the
+last guard), streams tokens to a callback, records tokens and seconds in the trace, feeds the
+speed book, and turns a failing server into one line that names it.
+
+A call never waits without limit: the model's stream is read on a worker thread while the
+calling thread waits for its pieces, at most until the call's deadline (``Backend.deadline``:
+the backend's timeout, or three times the call's estimated time when that is longer). A server
+that accepts a request and never answers, or stops in the middle, costs the deadline, not an
+hour. An abandoned stream is closed as soon as it yields again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessageChunk, BaseMessage
+
+from agents.answer import CallRecord, Trace
+from agents.models.backends import Backend
+from agents.models.repetition import RepetitionCut
+from agents.prompts import REFUSAL
+from core.errors import LongqaError
+
+log = logging.getLogger(__name__)
+
+TokenSink = Callable[[str], None]
+_KINDS = {
+    "answer": "answer",
+    "reason": "answer",
+    "manager": "answer",
+    "worker": "notes",
+    "retrieve": "facts",
+    "short": "short",
+}
+_STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")  # the openai client's, before the server's words
+
+
+class BudgetError(LongqaError):
+    """A prompt that does not fit the model's window with room for the answer."""
+
+
+@dataclass
+class CallResult:
+    text: str
+    metadata: dict[str, Any]
+    record: CallRecord
+
+
+def _who(backend: Backend) -> str:
+    where = backend.description or backend.spec
+    return f"model server {where}" if backend.is_server else f"model {where}"
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def too_slow(backend: Backend, seconds: float, received: int = 0) -> str:
+    """The one line for a call that outlived its deadline."""
+    within = f"{round(seconds, 1):g} s; raise --timeout if it is just slow"
+    if received:
+        return f"{_who(backend)} stopped in the middle of its answer and gave no more within {within}"
+    return f"{_who(backend)} gave no answer within {within}"
+
+
+def _describe_failure(exc: Exception, backend: Backend, seconds: float) -> str:
+    who = _who(backend)
+    chain = list(_causes(exc))
+    names = " ".join(type(e).__name__ for e in chain)
+    text = _first_line(str(exc) or type(exc).__name__)
+    if any("refused" in str(e).lower() for e in chain):
+        return f"{who} is not reachable: connection refused (is the server running?)"
+    if "Timeout" in names:
+        return too_slow(backend, seconds)
+    status = getattr(exc, "status_code", None)
+    if status is not None:
+        return f"{who} answered HTTP {status}: {_STATUS_PREFIX.sub('', text)}"
+    if "Connection" in names or "ConnectError" in names:
+        detail = next((str(e) for e in reversed(chain) if str(e)), text)
+        return f"{who} is not reachable: {_first_line(detail)}"
+    if "RemoteProtocolError" in names or "ReadError" in names:
+        return f"{who} broke off the connection in the middle of its answer"
+    if "No generation chunks" in text or "DecodeError" in names:
+        return f"{who} sent something that is not a chat completion stream"
+    return f"the call to {who} failed: {type(exc).__name__}: {text}"
+
+
+def _prefix_note(prefix: dict[str, Any] | None) -> str:
+    """Where a call's prefix came from, in words, for the trace."""
+    if not prefix or not prefix.get("prefix_tokens"):
+        return ""
+    if prefix.get("loaded_tokens"):
+        seconds = prefix.get("load_seconds") or 0.0
+        return f"prefix of {prefix['loaded_tokens']} tokens loaded from the cache in {seconds:.1f} s"
+    if prefix.get("computed_tokens"):
+        stored = prefix.get("stored_bytes") or 0
+        kept = f", stored ({stored / 1e6:.0f} MB)" if stored else ""
+        return f"prefix of {prefix['computed_tokens']} tokens read{kept}"
+    return f"prefix of {prefix['memory_tokens']} tokens still in the model's memory"
+
+
+class _End:
+    """The stream's end, or the exception that ended it."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+def _read(
+    stream: Callable[[], Iterator[AIMessageChunk]], pieces: queue.Queue[Any], abandoned: threading.Event
+) -> None:
+    """Runs on the worker thread: every chunk of the stream into ``pieces``, then an ``_End``."""
+    try:
+        iterator = stream()
+        try:
+            for chunk in iterator:
+                if abandoned.is_set():
+                    break
+                pieces.put(chunk)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()  # stops a local model's generation; releases a server's connection
+    except BaseException as exc:  # noqa: BLE001 - handed to the calling thread, which decides
+        pieces.put(_End(exc))
+    else:
+        pieces.put(_End())
+
+
+class Caller:
+    """Makes the calls of one answer against one backend, into one trace."""
+
+    def __init__(self, backend: Backend, trace: Trace) -> None:
+        self.backend = backend
+        self.trace = trace
+
+    @property
+    def prompt_budget(self) -> int:
+        """The largest prompt that leaves the answer budget free."""
+        return self.backend.context_window - self.backend.answer_tokens
+
+    def call(
+        self,
+        role: str,
+        messages: list[BaseMessage],
+        on_token: TokenSink | None = None,
+        max_tokens: int | None = None,
+        cache_prefix: str | None = None,
+        cache_tag: str | None = None,
+        **options: Any,
+    ) -> CallResult:
+        """One call. ``cache_prefix`` is the start of the last message that does not depend on the
+        question (the documents it opens with): a backend that keeps prefix states reuses it,
+        ``cache_tag`` names the collection it comes from."""
+        limit = max_tokens or self.backend.answer_tokens
+        prompt_tokens = self.backend.count_prompt(messages)
+        if prompt_tokens + limit > self.backend.context_window:
+            raise BudgetError(
+                f"{role} prompt of {prompt_tokens} tokens + {limit} for the answer exceeds the "
+                f"{self.backend.context_window}-token window of {self.backend.spec}"
+            )
+        cached_before, cached_bytes = self.backend.cached(messages, cache_prefix)
+        speed = self.backend.speed  # as it stood before this call: the estimate is a prediction
+        if cache_prefix and self.backend.prefix_options is not None:
+            options = {**self.backend.prefix_options(cache_prefix, cache_tag), **options}
+        started = time.perf_counter()
+        deadline = self.backend.deadline(prompt_tokens, limit, cached_before)
+        if self.backend.call_timeout is not None:
+            options = {**self.backend.call_timeout(deadline), **options}
+        first: float | None = None
+        written = RepetitionCut()
+        metadata: dict[str, Any] = {}
+        usage: dict[str, Any] = {}
+        with contextlib.closing(
+            self._stream(messages, deadline, started, max_tokens=limit, **options)
+        ) as chunks:
+            for chunk in chunks:
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if text:
+                    if first is None:
+                        first = time.perf_counter() - started
+                    if on_token:
+                        on_token(text)
+                    if written.feed(text):
+                        break  # closing the stream stops the model
+                for key, value in (chunk.response_metadata or {}).items():
+                    if key != "logprobs" or "logprobs" not in metadata:  # keep the first token's
+                        metadata[key] = value
+                if chunk.usage_metadata:
+                    usage = dict(chunk.usage_metadata.items())
+        seconds = time.perf_counter() - started
+        text = written.kept
+        if written.reason:
+            self.trace.events.append(f"{role}: stopped an answer that repeated itself ({written.reason})")
+        decoded = written.text  # what the model wrote (and was timed for), loop included
+        completion_tokens = usage.get("output_tokens") or (self.backend.count_text(decoded) if decoded else 0)
+        prompt_used = usage.get("input_tokens") or prompt_tokens
+        timing = metadata.get("timing", {})
+        first_seconds = timing.get("first_token_seconds", first if first is not None else seconds)
+        cached = int((usage.get("input_token_details") or {}).get("cache_read") or 0)  # a reused prefix
+        loaded = (metadata.get("prefix") or {}).get("loaded_tokens") or 0
+        estimate = speed.seconds(
+            int(prompt_used), int(completion_tokens), cached, cached_bytes if loaded else 0
+        )
+        record = CallRecord(
+            role,
+            int(prompt_used),
+            int(completion_tokens),
+            seconds,
+            first_seconds,
+            note=_prefix_note(metadata.get("prefix")),
+            cached_tokens=cached,
+            estimated_seconds=round(estimate, 2),
+        )
+        self.trace.calls.append(record)
+        # a loaded prefix state is timed on its own: reading the rest starts after it
+        load_seconds = float((metadata.get("prefix") or {}).get("load_seconds") or 0.0) if loaded else 0.0
+        if loaded and cached_bytes:
+            self.backend.record_load(cached_bytes, load_seconds)
+        self.backend.record(
+            int(prompt_used) - cached,
+            int(completion_tokens),
+            first_seconds - load_seconds,
+            seconds - load_seconds,
+            past_tokens=cached,
+            kind=_KINDS.get(role.split()[0]),
+        )
+        return CallResult(text, metadata, record)
+
+    def _stream(
+        self, messages: list[BaseMessage], deadline: float, started: float, **options: Any
+    ) -> Generator[AIMessageChunk, None, None]:
+        """The model's chunks as they come, read on a worker thread; a LongqaError naming the
+        model when the stream fails or is not over ``deadline`` seconds after ``started``."""
+        pieces: queue.Queue[Any] = queue.Queue()
+        abandoned = threading.Event()
+        context = contextvars.copy_context()  # langchain's callbacks and tracing live in context vars
+
+        def stream() -> Iterator[AIMessageChunk]:
+            return self.backend.chat.stream(messages, **options)
+
+        worker = threading.Thread(
+            target=context.run, args=(_read, stream, pieces, abandoned), name="longqa-model-call", daemon=True
+        )
+        worker.start()
+        received = 0
+        try:
+            while True:
+                left = started + deadline - time.perf_counter()
+                try:
+                    item = pieces.get(timeout=max(left, 0.0)) if left > 0 else pieces.get_nowait()
+                except queue.Empty:
+                    log.debug("model call abandoned after %.1f s (%d chunks)", deadline, received)
+                    raise LongqaError(too_slow(self.backend, deadline, received)) from None
+                if isinstance(item, _End):
+                    if item.error is None:
+                        return
+                    if isinstance(item.error, LongqaError):
+                        raise item.error
+                    if not isinstance(item.error, Exception):
+                        raise item.error
+                    log.debug("model call failed", exc_info=item.error)
+                    raise LongqaError(_describe_failure(item.error, self.backend, deadline)) from item.error
+                received += 1
+                yield item
+        finally:
+            abandoned.set()  # the worker stops at its next chunk (if it ever comes)
+
+
+class HoldRefusal:
+    """Streams tokens, but holds back an answer that starts like a refusal (it may be escalated),
+    or, with ``hold_all``, the whole answer until ``release`` (it is checked first)."""
+
+    def __init__(self, sink: TokenSink | None, hold_all: bool = False) -> None:
+        self.sink = sink
+        self.held: list[str] = []
+        self.open = False
+        self.hold_all = hold_all
+
+    def __call__(self, token: str) -> None:
+        if self.sink is None:
+            return
+        if self.open:
+            self.sink(token)
+            return
+        self.held.append(token)
+        if self.hold_all:
+            return
+        text, refusal = "".join(self.held).lstrip().lower(), REFUSAL.lower()
+        n = min(len(text), len(refusal))
+        if text[:n] != refusal[:n]:
+            self.release()
+
+    def drop(self) -> None:
+        """Forget what is held (a refusal that a later call may replace)."""
+        self.held = []
+
+    def release(self) -> None:
+        self.open = True
+        if self.sink and self.held:
+            self.sink("".join(self.held))
+        self.held = []

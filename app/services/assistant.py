@@ -1,0 +1,137 @@
+"""Answering for the web UI: one question over one collection, streamed through callbacks.
+
+It checks what the user can get wrong before any model runs (an empty or overlong question, a
+collection with nothing in it), loads the backend the settings name (once per process, see
+``wiring.backend``), and lets only one question at a time use a model that runs in this
+process: llama.cpp is not safe to call from two threads. It never touches Streamlit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from agents.answer import Answer, CallRecord, Citation, Trace
+from agents.models.backends import Backend
+from app import wiring
+from app.services.collections import Collection, summary
+from app.settings import Settings
+from core.errors import LongqaError
+
+__all__ = [
+    "Answer",
+    "CallRecord",
+    "Citation",
+    "Trace",
+    "ask",
+    "check_question",
+    "describe_model",
+    "read_ahead",
+]
+
+QUESTION_LIMIT = 2000  # characters; longer "questions" are documents pasted in the wrong place
+
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+_loading = threading.Lock()  # two tabs asking at once load a model once, not twice
+
+
+def check_question(question: str) -> str:
+    """The question with its whitespace folded; a LongqaError when it is empty or too long."""
+    question = " ".join(question.split())
+    if not question:
+        raise LongqaError("type a question first")
+    if len(question) > QUESTION_LIMIT:
+        raise LongqaError(
+            f"the question is {len(question):,} characters long; keep it under {QUESTION_LIMIT:,} "
+            "(put long material into the collection instead)"
+        )
+    return question
+
+
+def describe_model(spec: str) -> str:
+    """A model spec in plain words (without loading it)."""
+    from agents.models.gguf import PACKAGED
+
+    kind, _, target = spec.strip().partition(":")
+    if kind == "llamacpp" and target in PACKAGED:
+        name = PACKAGED[target].description.split(" (")[0]
+        return f"{name}, built in, runs on this computer's CPU"
+    if kind == "llamacpp" and target:
+        return f"the GGUF model {Path(target).name}, runs on this computer's CPU"
+    if kind == "openai" and target:
+        return f"the OpenAI-compatible server at {target}"
+    if kind == "vllm" and target:
+        return f"{target} through vLLM, in this process (needs a GPU)"
+    return "not a model spec: use llamacpp:default, openai:http://HOST:PORT/v1 or vllm:MODEL"
+
+
+def _lock_for(model: Backend) -> threading.Lock | None:
+    if model.concurrency > 1:
+        return None  # servers batch concurrent requests themselves
+    with _locks_guard:
+        return _locks.setdefault(id(model.chat), threading.Lock())
+
+
+def ask(
+    settings: Settings,
+    collection: Collection,
+    question: str,
+    on_token: Callable[[str], None] | None = None,
+    on_status: Callable[[str], None] | None = None,
+    model: Backend | None = None,
+) -> Answer:
+    """Answer ``question`` over ``collection``; ``model`` replaces the settings' backend."""
+    status = on_status or (lambda _: None)
+    question = check_question(question)
+    if not summary(collection).chunks:
+        raise LongqaError(
+            f"the collection {collection.name!r} is empty: add documents to it in the sidebar first"
+        )
+    if model is None:
+        status(f"loading the model ({settings.model})")
+        with _loading:
+            model = wiring.backend(settings)
+    with wiring.open_index(settings, collection.index) as index:
+        answerer = wiring.answerer(settings, index, model)
+        lock = _lock_for(model)
+        if lock is None:
+            return answerer.ask(question, on_token=on_token, on_status=status)
+        while not lock.acquire(timeout=0.5):  # the status call lets a stopped job end here
+            status("waiting for the model: it is answering another question")
+        try:
+            return answerer.ask(question, on_token=on_token, on_status=status)
+        finally:
+            lock.release()
+
+
+def read_ahead(
+    settings: Settings,
+    collection: Collection,
+    progress: Callable[[int, int, str], None] | None = None,
+    model: Backend | None = None,
+) -> str:
+    """Store the collection's prefix states now (``longqa warm``), so that even its first question
+    reads only itself; one line saying what was done, or why it was not (a server caches prefixes
+    itself, the cache is off): never an error, since the documents were added all the same."""
+    from agents.reading.warm import warm
+
+    if not summary(collection).chunks:
+        return ""
+    try:
+        if model is None:
+            with _loading:
+                model = wiring.backend(settings)
+        with wiring.open_index(settings, collection.index) as index:
+            corpus = wiring.answerer(settings, index, model).corpus
+            lock = _lock_for(model)
+            with lock if lock is not None else contextlib.nullcontext():
+                report = warm(corpus, model, progress)
+    except LongqaError as exc:
+        return f"not read ahead: {exc}"
+    return (
+        f"read ahead: {report.prefilled:,} tokens read, {report.stored_bytes / 1e6:,.0f} MB stored "
+        f"in {report.seconds:.0f} s; the first question reads only itself"
+    )
