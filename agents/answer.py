@@ -8,6 +8,10 @@ from typing import Any
 
 from ingest.document import Span
 
+SUPPORTED = 0.5
+"""The support at and above which a citation's words support its sentence: every judge's score
+reads against it (``agents.verify.support.rescale`` maps a judge's fitted threshold onto it)."""
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -26,7 +30,7 @@ class Citation:
 
     @property
     def supported(self) -> bool | None:
-        return None if self.support is None else self.support >= 0.5
+        return None if self.support is None else self.support >= SUPPORTED
 
 
 @dataclass

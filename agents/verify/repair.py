@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from agents.answer import Citation, Trace
+from agents.answer import SUPPORTED, Citation, Trace
 from agents.evidence.blocks import Evidence
 from agents.evidence.citations import Sentence, cite, parse_markers
 from agents.evidence.corpus import Corpus
@@ -100,7 +100,7 @@ def _grounded_again(
         tried.add(chunk.chunk_id)
         support = judge.support(claim, chunk.text, question)
         judged += 1
-        if support is not None and support >= 0.5:
+        if support is not None and support >= SUPPORTED:
             marker = evidence.marker(chunk)
             document = corpus.document(chunk.span.path)
             found = cite(Sentence(claim, [marker]), marker, chunk, document)

@@ -17,7 +17,7 @@ claim is there, and only then asks. So does this judge (variant ``window+focus+c
 ``benchmarks/bench_judge.py`` measures every variant in ``VARIANTS`` on the held-back pairs
 (``benchmarks/results/judge-default.json``). ``Observation`` holds what the model said about one
 pair (each question asked once: ``Observer``); ``SupportJudge`` is one variant behind
-``Judge.support``'s signature, its score rescaled so that its fitted threshold reads as 0.5.
+``Judge.support``'s signature, its score rescaled so that its fitted threshold reads as ``SUPPORTED``.
 All calls run at temperature 0.
 """
 
@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agents.answer import SUPPORTED
 from agents.evidence.claims import Mismatch, blank, fills, mismatches
 from agents.evidence.grounds import Grounds, focus_text, is_code, window
 from agents.models.calls import Caller
@@ -184,15 +185,15 @@ class Observer:
 
 
 def rescale(score: float | None, threshold: float) -> float | None:
-    """A score mapped so that ``threshold`` lands on 0.5 (0 and 1 stay put): a judge fitted at any
-    threshold then reads right wherever the product compares its score with 0.5."""
+    """A score mapped so that ``threshold`` lands on ``SUPPORTED`` (0 and 1 stay put): a judge fitted
+    at any threshold then reads right wherever the product compares its score with ``SUPPORTED``."""
     if score is None:
         return None
     if not 0.0 < threshold < 1.0:
         return score
     if score < threshold:
-        return 0.5 * score / threshold
-    return 0.5 + 0.5 * (score - threshold) / (1.0 - threshold)
+        return SUPPORTED * score / threshold
+    return SUPPORTED + (1.0 - SUPPORTED) * (score - threshold) / (1.0 - threshold)
 
 
 DEFAULT_VARIANT = "window+focus+cloze"
@@ -204,7 +205,7 @@ default model, and its P(yes) threshold fitted there (``benchmarks/bench_judge.p
 
 class SupportJudge:
     """One variant behind ``Judge.support``'s signature: P(supported) rescaled so that the variant's
-    fitted threshold reads as 0.5, 0.0 where the checks veto, None where the model gave no answer."""
+    fitted threshold reads as ``SUPPORTED``, 0.0 where the checks veto, None where the model gave no answer."""
 
     def __init__(
         self, caller: Caller, variant: str = DEFAULT_VARIANT, threshold: float = DEFAULT_THRESHOLD
@@ -233,6 +234,6 @@ class SupportJudge:
 
 def support_judge(caller: Caller) -> SupportJudge:
     """The default judge over ``caller``'s backend: the fitted threshold for the embedded default
-    model it was fitted on, 0.5 (P(yes) as it comes) for any other model (``--judge SPEC``)."""
+    model it was fitted on, ``SUPPORTED`` (P(yes) as it comes) for any other model (``--judge SPEC``)."""
     fitted = caller.backend.spec == FITTED_ON
-    return SupportJudge(caller, threshold=DEFAULT_THRESHOLD if fitted else 0.5)
+    return SupportJudge(caller, threshold=DEFAULT_THRESHOLD if fitted else SUPPORTED)
