@@ -48,12 +48,35 @@ class CallRecord:
 
 
 @dataclass
+class Estimate:
+    """What a way of reading is expected to cost on a backend before it runs: its calls, tokens
+    (and of them, those the backend already holds) and seconds, and whether its prompts fit."""
+
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    fits: bool = True
+    cached_tokens: int = 0  # prompt tokens this backend already holds (a stored prefix)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "prompt_tokens": self.prompt_tokens,
+            "cached_tokens": self.cached_tokens,
+            "completion_tokens": self.completion_tokens,
+            "seconds": round(self.seconds, 1),
+            "fits": self.fits,
+        }
+
+
+@dataclass
 class Trace:
     """How an answer was made: the router's decision, each call, worker notes, dropped markers."""
 
     decision: str = ""
     reason: str = ""
-    estimates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    estimates: dict[str, Estimate] = field(default_factory=dict)  # the router's, per way of reading
     calls: list[CallRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # Chain-of-Agents worker notes, in order
     events: list[str] = field(default_factory=list)  # escalations, dropped facts, trimmed evidence
@@ -106,6 +129,7 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["verdict"] = self.verdict
+        data["trace"]["estimates"] = {name: e.as_dict() for name, e in self.trace.estimates.items()}
         data["citations"] = [
             {**asdict(c), "label": c.label, "supported": c.supported} for c in self.citations
         ]

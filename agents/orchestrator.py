@@ -93,7 +93,7 @@ class Answerer:
         else:
             decision = Decision(name, "chosen by the user")
         trace.decision, trace.reason = decision.strategy, decision.reason
-        trace.estimates = {k: v.as_dict() for k, v in decision.estimates.items()}
+        trace.estimates = dict(decision.estimates)
         # after a retrieve_reason refusal, read more (Self-Route); not on a small model, whose
         # longer readings never turned a refusal into a right answer (benchmarks/results/eval-examples)
         hold = (

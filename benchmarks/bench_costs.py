@@ -25,6 +25,7 @@ import json
 import statistics
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +96,10 @@ def curve_point(settings, model, paths: list[str], folder: Path, count: int, byt
         known = reading(question, corpus, model)  # exact prompts and segments, nothing cached
         model.chat.prefix_cache = stored
         warm = reading(question, corpus, model)  # the same, with each prefix's exact tokens cached
-        warm.full_cached = (warm.full_cached[0], warm.full_cached[0] * bytes_per_token)
-        warm.segments = [(t, c, c * bytes_per_token) for t, c, _ in warm.segments or []]
+        warm.prefixes = {  # what loading each stored prefix costs, by its size
+            name: [replace(p, cached_bytes=p.cached_tokens * bytes_per_token) for p in prefixes]
+            for name, prefixes in warm.prefixes.items()
+        }
         hits = corpus.search(question, k=settings.k)
         retrieved = sum(corpus.block_tokens(h.chunk, model.spec, model.count_text) for h in hits)
         for state, read in (("cold", known), ("warm", warm)):
@@ -109,7 +112,7 @@ def curve_point(settings, model, paths: list[str], folder: Path, count: int, byt
     return {
         "files": paths,
         "corpus_tokens": known.corpus_tokens,
-        "segments": len(known.segments or []),
+        "segments": len(known.prefixes.get("chain_of_agents", [])),
         "strategies": {
             key: {
                 "prompt_tokens": int(statistics.median(v["prompt"])),

@@ -73,3 +73,13 @@ def test_every_layer_is_a_package_that_ships() -> None:
         assert (ROOT / layer / "__init__.py").is_file()
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert all(f'"{layer}*"' in pyproject for layer in LAYERS)
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = []
+    for layer in LAYERS:
+        for path in sorted((ROOT / layer).rglob("*.py")):
+            lines = path.read_text(encoding="utf-8").count("\n")
+            if lines > 400:
+                long.append(f"{path.relative_to(ROOT)}: {lines} lines")
+    assert long == []

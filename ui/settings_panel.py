@@ -15,7 +15,7 @@ from ui import state
 MODEL, STRATEGY, PREFER, VERIFY = state.MODEL_KEY, state.STRATEGY_KEY, state.PREFER_KEY, state.VERIFY_KEY
 
 # the ways a question can be answered here, by alias (what the widget holds): every strategy but
-# the baseline, which is the evaluation's reference row
+# the baseline, which Automatic chooses where it does best (and the CLI offers as --strategy baseline)
 OFFERED = {info.alias: info for info in STRATEGY_INFO.values() if info.name != StrategyName.BASELINE}
 STRATEGY_HELP = " ".join(f"**{info.label}** {info.does}." for info in OFFERED.values())
 PREFER_HELP = "How much reading time Automatic may spend on a question: more time, better answers."

@@ -24,11 +24,11 @@ def render(answer: Answer, key: str) -> None:
                 [
                     {
                         "way of reading": label(name),
-                        "calls": e.get("calls"),
-                        "prompt tokens": e.get("prompt_tokens"),
-                        "answer tokens": e.get("completion_tokens"),
-                        "seconds (est.)": e.get("seconds"),
-                        "fits the window": "yes" if e.get("fits") else "no",
+                        "calls": e.calls,
+                        "prompt tokens": e.prompt_tokens,
+                        "answer tokens": e.completion_tokens,
+                        "seconds (est.)": round(e.seconds, 1),
+                        "fits the window": "yes" if e.fits else "no",
                     }
                     for name, e in trace.estimates.items()
                 ],

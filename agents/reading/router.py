@@ -24,18 +24,17 @@ while on a vLLM GPU server it is.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
-from agents.answer import Trace
+from agents.answer import Estimate, Trace
 from agents.evidence.corpus import Corpus
 from agents.models.backends import Backend
 from agents.models.calls import BudgetError, Caller
-from agents.prompts import NO_NOTES
-from agents.reading.strategies.base import Context
+from agents.reading.strategies import STRATEGIES
+from agents.reading.strategies.base import Context, Prefix, Sizing
 from agents.reading.strategies.registry import SCOPED, WIDER, Preference, StrategyName, preference
+from agents.reading.strategies.retrieve_reason import RetrieveReason
 
 # Latency budgets (seconds of model time) and the retrieval-score thresholds they move.
 PREFERENCES: dict[str, dict[str, float]] = {
@@ -50,29 +49,6 @@ _WHOLE = re.compile(
     r"throughout|whole|entire|overall|which (?:chapters|sections|files|modules))\b",
     re.IGNORECASE,
 )
-_NOTES_ROOM = 300  # the most notes (what earlier workers found) a worker is expected to read
-_FACTS_TOKENS = 200  # the facts the reason step reads
-_FRAME_TOKENS = 250  # prompt text around the evidence
-
-
-@dataclass
-class Estimate:
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-    fits: bool = True
-    cached_tokens: int = 0  # prompt tokens this backend already holds (a stored prefix)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "calls": self.calls,
-            "prompt_tokens": self.prompt_tokens,
-            "cached_tokens": self.cached_tokens,
-            "completion_tokens": self.completion_tokens,
-            "seconds": round(self.seconds, 1),
-            "fits": self.fits,
-        }
 
 
 @dataclass
@@ -84,113 +60,38 @@ class Decision:
     k: int | None = None  # retrieve_reason's retrieval depth, when widened
 
 
-@dataclass(frozen=True)
-class Call:
-    """One planned model call: its prompt, what of it is cached (tokens, bytes to load), its answer."""
-
-    prompt: int
-    completion: int
-    cached: int = 0
-    cached_bytes: int = 0
-
-
 @dataclass
 class Reading:
-    """What the router knows of reading the collection whole on this backend: its size, and
-    what of full_context's prompt and of each Chain-of-Agents segment is already cached."""
+    """What the router knows of reading the collection on this backend: its size, and each
+    strategy's question-independent prompts with what of them is cached (``Strategy.prefixes``)."""
 
     corpus_tokens: int
-    full_cached: tuple[int, int] = (0, 0)  # (tokens, bytes to load)
-    segments: list[tuple[int, int, int]] | None = None  # (tokens, cached tokens, bytes to load)
-    # the exact prompts, where known: full_context's, and each worker's before any notes
-    full_prompt: int | None = None
-    worker_prompts: list[int] | None = None
-
-
-def _notes_read(earlier_workers: int, written: float) -> int:
-    """The notes a Chain-of-Agents call reads after ``earlier_workers`` workers who each wrote
-    ``written`` tokens (this backend's measured average), kept within their room."""
-    return int(min(earlier_workers * written, _NOTES_ROOM))
-
-
-def _estimate(backend: Backend, calls: list[Call], fits: bool = True) -> Estimate:
-    """Each call estimated on its own (a long context slows reading and writing), then summed."""
-    return Estimate(
-        calls=len(calls),
-        prompt_tokens=sum(c.prompt for c in calls),
-        completion_tokens=sum(c.completion for c in calls),
-        seconds=sum(
-            backend.estimate_seconds(c.prompt, c.completion, c.cached, c.cached_bytes) for c in calls
-        ),
-        fits=fits,
-        cached_tokens=sum(c.cached for c in calls),
-    )
+    prefixes: dict[str, list[Prefix]] = field(default_factory=dict)
 
 
 def estimates(
     backend: Backend, corpus_tokens: int, retrieved_tokens: int, reading: Reading | None = None
 ) -> dict[str, Estimate]:
-    """Expected calls, tokens and seconds of each strategy on this backend, counting only the
-    uncached part of each prompt as read (the cached part costs its load)."""
-    reading = reading or Reading(corpus_tokens)
-    speed = backend.speed
-    answer, notes, facts = speed.writes("answer"), speed.writes("notes"), speed.writes("facts")
-    room = backend.context_window - backend.answer_tokens - _FRAME_TOKENS
-    full_tokens, full_bytes = reading.full_cached
-    if reading.segments is not None:
-        parts = reading.segments
-    else:
-        segment = min(room - _NOTES_ROOM, backend.segment_tokens or room)
-        count = max(1, math.ceil(corpus_tokens / max(segment, 1)))
-        parts = [(corpus_tokens // count, 0, 0)] * count
-    prompts = reading.worker_prompts or [tokens + _FRAME_TOKENS for tokens, _, _ in parts]
-    # worker i reads what the workers before it wrote (as much as this backend's workers write)
-    workers = [
-        Call(prompt + _notes_read(i, notes), int(notes), cached, state)
-        for i, ((_, cached, state), prompt) in enumerate(zip(parts, prompts, strict=True))
-    ]
-    full_prompt = reading.full_prompt or corpus_tokens + _FRAME_TOKENS
-    return {
-        StrategyName.FULL_CONTEXT: _estimate(
-            backend,
-            [Call(full_prompt, int(answer), full_tokens, full_bytes)],
-            fits=corpus_tokens <= room,
-        ),
-        StrategyName.RETRIEVE_REASON: _estimate(
-            backend,
-            [
-                Call(retrieved_tokens + _FRAME_TOKENS, int(facts)),
-                Call(_FACTS_TOKENS + _FRAME_TOKENS, int(answer)),
-            ],
-        ),
-        StrategyName.CHAIN_OF_AGENTS: _estimate(
-            backend, [*workers, Call(_notes_read(len(workers), notes) + _FRAME_TOKENS, int(answer))]
-        ),
-        StrategyName.BASELINE: _estimate(backend, [Call(retrieved_tokens + _FRAME_TOKENS, int(answer))]),
-    }
+    """Each strategy's own estimate of its calls, tokens and seconds on this backend, counting only
+    the uncached part of each prompt as read (the cached part costs its load)."""
+    prefixes = reading.prefixes if reading is not None else {}
+    sizing = Sizing(backend, corpus_tokens, retrieved_tokens, prefixes)
+    return {name: strategy.estimate(sizing) for name, strategy in STRATEGIES.items()}
 
 
 HOPS = 2  # follow-up rounds retrieve_reason may make when its facts do not answer
-_QUERIES_TOKENS = 48  # what the follow-up step writes
 
 
 def follow_ups(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanced", k: int = 8) -> int:
     """How many follow-up rounds (``HOPS`` at most) retrieve_reason may add to its first retrieve
-    and reason within the preference's budget: each writes queries from the facts, reads half as
-    many new chunks, and reasons over twice the facts."""
+    and reason within the preference's budget (``RetrieveReason.hop``: what one round costs)."""
     latency = PREFERENCES[preference(prefer)]["latency"]
     hits = corpus.search(question, k=k)
     retrieved = sum(corpus.block_tokens(h.chunk, backend.spec, backend.count_text) for h in hits)
-    first = estimates(backend, 0, retrieved)[StrategyName.RETRIEVE_REASON].seconds
-    speed = backend.speed
-    hop = _estimate(
-        backend,
-        [
-            Call(_FACTS_TOKENS + _FRAME_TOKENS, _QUERIES_TOKENS),
-            Call(retrieved // 2 + _FRAME_TOKENS, int(speed.writes("facts"))),
-            Call(2 * _FACTS_TOKENS + _FRAME_TOKENS, int(speed.writes("answer"))),
-        ],
-    ).seconds
+    sizing = Sizing(backend, 0, retrieved)
+    strategy = STRATEGIES[StrategyName.RETRIEVE_REASON]
+    assert isinstance(strategy, RetrieveReason)
+    first, hop = strategy.estimate(sizing).seconds, strategy.hop(sizing).seconds
     rounds = 0
     while rounds < HOPS and first + (rounds + 1) * hop <= latency:
         rounds += 1
@@ -199,36 +100,17 @@ def follow_ups(question: str, corpus: Corpus, backend: Backend, prefer: str = "b
 
 def reading(question: str, corpus: Corpus, backend: Backend) -> Reading:
     """The collection's size in the backend's tokens and, on a backend that keeps prefix states,
-    what of full_context's prompt and of each worker's segment is cached already."""
-    corpus_tokens = corpus.estimate_tokens(backend.spec, backend.count_text)
+    each strategy's question-independent prompts and what of them is cached already."""
+    found = Reading(corpus.estimate_tokens(backend.spec, backend.count_text))
     if backend.cached_prefix is None:
-        return Reading(corpus_tokens)
-    from agents.reading.strategies import full_context
-    from agents.reading.strategies.chain_of_agents import segments, worker_prompt
-
-    context = Context(corpus, Caller(backend, Trace()))
-    found = Reading(corpus_tokens)
-    try:
-        messages, prefix = full_context.prompt(question, context)
-        found.full_cached = backend.cached(messages, prefix)
-        found.full_prompt = backend.count_prompt(messages)
-    except BudgetError:
-        pass  # it does not fit: nothing to cache
-    context = Context(corpus, Caller(backend, Trace()))
-    try:
-        parts = segments(context, backend.count_text(question))
-    except BudgetError:
         return found
-    for part in parts:
-        for chunk in part:
-            context.evidence.marker(chunk)
-    found.segments, found.worker_prompts = [], []
-    for i, part in enumerate(parts, 1):
-        messages, prefix = worker_prompt(question, context, part, i, len(parts), NO_NOTES)
-        tokens = sum(context.block_tokens(c) for c in part)
-        cached, state = backend.cached(messages, prefix)
-        found.segments.append((tokens, cached, state))
-        found.worker_prompts.append(backend.count_prompt(messages))
+    for name, strategy in STRATEGIES.items():
+        try:
+            prefixes = strategy.prefixes(question, Context(corpus, Caller(backend, Trace())))
+        except BudgetError:
+            continue  # they do not fit: nothing to cache
+        if prefixes:
+            found.prefixes[name] = prefixes
     return found
 
 
@@ -379,8 +261,8 @@ def plan_chain(
             options,
             scope=paths,
         )
-    retrieved = options[StrategyName.RETRIEVE_REASON].prompt_tokens - 2 * _FRAME_TOKENS - _FACTS_TOKENS
-    options[WIDER] = estimates(backend, 0, 2 * max(retrieved, 0))[StrategyName.RETRIEVE_REASON]
+    retrieved = sum(corpus.block_tokens(h.chunk, backend.spec, backend.count_text) for h in hits[:k])
+    options[WIDER] = estimates(backend, 0, 2 * retrieved)[StrategyName.RETRIEVE_REASON]
     why = f"even one document read by a chain of agents is over the {prefer} budget of {latency:.0f}s"
     chosen, reason = _within(
         why, options, (WIDER, StrategyName.RETRIEVE_REASON, StrategyName.BASELINE), prefer, latency

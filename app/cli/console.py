@@ -218,12 +218,12 @@ def print_trace(answer: Answer) -> None:
         for name, e in trace.estimates.items():
             table.add_row(
                 literal(name),
-                str(e["calls"]),
-                str(e["prompt_tokens"]),
-                str(e.get("cached_tokens", 0)),
-                str(e["completion_tokens"]),
-                f"{e['seconds']:.1f}",
-                "yes" if e["fits"] else "no",
+                str(e.calls),
+                str(e.prompt_tokens),
+                str(e.cached_tokens),
+                str(e.completion_tokens),
+                f"{e.seconds:.1f}",
+                "yes" if e.fits else "no",
             )
         out.print(table)
     calls = Table(title="Model calls", header_style="bold")

@@ -12,7 +12,8 @@ from agents.models.calls import BudgetError, Caller
 from agents.models.speeds import Speed
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
-from agents.reading.router import _FRAME_TOKENS, estimates, reading, route
+from agents.reading.router import estimates, reading, route
+from agents.reading.strategies.base import FRAME_TOKENS
 from agents.reading.strategies.registry import label
 from retrieval.search import Hit
 from tests.agents.fakes import ScriptedChat, is_judge, scripted
@@ -70,14 +71,14 @@ def test_a_read_ahead_chain_of_agents_is_estimated_from_what_each_worker_reads_p
     # every worker's prompt is stored up to the question: 40 tokens of it are left to read
     backend.cached_prefix = lambda messages, prefix: (backend.count_prompt(messages) - 40, 10_000_000)
     known = reading("Summarise the manual.", big_corpus, backend)
-    workers = len(known.segments or [])
+    workers = len(known.prefixes.get("chain_of_agents", []))
     assert workers > 1
     coa = estimates(backend, known.corpus_tokens, 0, known)["chain_of_agents"]
     # beyond its stored segment, worker i reads the question and the notes of the i before it
     # (as many tokens as a worker usually writes here), the manager all the notes
     written = backend.speed.writes("notes")
     notes = [min(i * written, 300) for i in range(workers + 1)]
-    expected = 40 * workers + sum(int(n) for n in notes[:-1]) + int(notes[-1]) + _FRAME_TOKENS
+    expected = 40 * workers + sum(int(n) for n in notes[:-1]) + int(notes[-1]) + FRAME_TOKENS
     assert coa.prompt_tokens - coa.cached_tokens == expected
     assert expected < workers * 300  # not a fixed room of notes for every worker
     assert coa.calls == workers + 1
@@ -343,3 +344,33 @@ def test_a_small_model_answers_a_lookup_from_retrieved_facts_even_when_everythin
     over = route("How much disk space?", shaped, slow, prefer="cost")  # retrieving is over budget
     assert over.estimates["retrieve_reason"].seconds > 60 >= over.estimates["full_context"].seconds
     assert over.strategy == "full_context"
+
+
+def test_the_router_asks_each_strategy_its_own_cost(small_corpus: Corpus, monkeypatch) -> None:
+    """A strategy added to ``STRATEGIES`` is estimated by itself: the router knows none of its calls."""
+    from agents.answer import Estimate
+    from agents.reading import strategies
+    from agents.reading.strategies.base import Call, Sizing
+
+    asked: list[Sizing] = []
+
+    class Skim:
+        name = "skim"
+
+        def answer(self, question, context):  # pragma: no cover - never chosen here
+            raise AssertionError
+
+        def prefixes(self, question, context):
+            return []
+
+        def estimate(self, sizing: Sizing) -> Estimate:
+            asked.append(sizing)
+            return sizing.cost([Call(sizing.retrieved_tokens // 2, 10)])
+
+    monkeypatch.setitem(strategies.STRATEGIES, "skim", Skim())
+    backend = backend_with(CPU)
+    decision = route("How much disk space?", ShapedCorpus(small_corpus, CONCENTRATED), backend)
+    skim = decision.estimates["skim"]
+    assert asked and asked[0].backend is backend and asked[0].retrieved_tokens > 0
+    assert skim.calls == 1 and skim.prompt_tokens == asked[0].retrieved_tokens // 2
+    assert skim.seconds == backend.estimate_seconds(skim.prompt_tokens, 10, 0, 0)

@@ -44,8 +44,8 @@ def test_warm_stores_every_segment_once_and_a_chain_of_agents_loads_them(
     small_corpus = readme_corpus
     cache = PrefixCache(tmp_path / "prefixes")
     backend = load_backend("llamacpp:tiny", context_window=1536, answer_tokens=64, prefix_cache=cache)
-    before = reading("How much disk space?", small_corpus, backend)
-    assert before.segments and all(cached == 0 for _, cached, _ in before.segments)
+    before = reading("How much disk space?", small_corpus, backend).prefixes.get("chain_of_agents")
+    assert before and all(p.cached_tokens == 0 for p in before)
 
     seen: list[tuple[int, int, str]] = []
     report = warm(small_corpus, backend, progress=lambda done, total, what: seen.append((done, total, what)))
@@ -61,9 +61,9 @@ def test_warm_stores_every_segment_once_and_a_chain_of_agents_loads_them(
     assert all(p.status in ("already stored", "does not fit", "too short to keep") for p in again.parts)
     assert again.prefilled == 0 and sum(p.status == "already stored" for p in again.parts) == len(stored)
 
-    after = reading("How much disk space?", small_corpus, backend)
-    assert after.segments is not None
-    assert [cached > 0 for _, cached, _ in after.segments] == [p in stored for p in segments]
+    after = reading("How much disk space?", small_corpus, backend).prefixes.get("chain_of_agents")
+    assert after is not None
+    assert [p.cached_tokens > 0 for p in after] == [p in stored for p in segments]
 
     fresh = load_backend("llamacpp:tiny", context_window=1536, answer_tokens=64, prefix_cache=cache)
     answer = Answerer(small_corpus, fresh, options=AskOptions(strategy="coa", verify=False)).ask(

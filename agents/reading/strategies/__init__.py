@@ -1,6 +1,11 @@
-"""The ways of reading (DESIGN.md §6). A strategy is anything with
-``answer(question, context) -> Draft``; ``STRATEGIES`` maps their canonical names to them, and
-``registry`` holds their names, aliases and labels."""
+"""The ways of reading (DESIGN.md §6), one file each. A strategy is anything that keeps the
+``base.Strategy`` contract: ``answer(question, context) -> Draft``, and its own cost
+(``prefixes``: its question-independent prompts; ``estimate(sizing) -> Estimate``), which is all
+the router asks of it. ``STRATEGIES`` maps their canonical names to them, and ``registry`` holds
+their names, aliases and labels.
+
+To add a strategy: a file here with its class, one line below, and its name, alias and label in
+``registry``."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ STRATEGIES: dict[str, Strategy] = {
     StrategyName.FULL_CONTEXT: FullContext(),
     StrategyName.RETRIEVE_REASON: RetrieveReason(),
     StrategyName.CHAIN_OF_AGENTS: ChainOfAgents(),
-    StrategyName.BASELINE: Baseline(),  # the evaluation's reference row: top-k chunks in one prompt
+    StrategyName.BASELINE: Baseline(),
 }
 
 __all__ = ["STRATEGIES", "Context", "Draft", "Strategy"]

@@ -1,4 +1,11 @@
-"""What every strategy receives and returns."""
+"""What every strategy receives and returns, and how it says what it will cost.
+
+A strategy (``Strategy``) answers a question in a ``Context`` with a ``Draft``, and estimates its
+own cost from a ``Sizing`` (the backend, the collection's and the retrieved evidence's size, what
+of its prompts the backend holds already), so the router compares ways of reading without
+knowing how any of them reads. To add a strategy: one file in this folder with a class that has
+``name``, ``answer``, ``prefixes`` and ``estimate``, one line in ``STRATEGIES`` and one in
+``registry.StrategyName``/``STRATEGY_INFO`` (its alias and label)."""
 
 from __future__ import annotations
 
@@ -6,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from agents.answer import Estimate
 from agents.evidence.blocks import Evidence
 from agents.evidence.corpus import Corpus
+from agents.models.backends import Backend
 from agents.models.calls import Caller, TokenSink
 from ingest.document import Chunk
 
@@ -58,7 +67,80 @@ class Draft:
     facts: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # marker → verified quotes
 
 
+FRAME_TOKENS = 250  # prompt text around the evidence, before the exact prompt is known
+FACTS_TOKENS = 200  # the facts retrieve_reason's reason step reads
+NOTES_ROOM = 300  # the most notes (what earlier workers found) a worker is expected to read
+
+
+@dataclass(frozen=True)
+class Call:
+    """One planned model call: its prompt, what of it is cached (tokens, bytes to load), its answer."""
+
+    prompt: int
+    completion: int
+    cached: int = 0
+    cached_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """One question-independent prompt a strategy will send (the whole collection; a segment): the
+    evidence it holds, the exact prompt's size and what of it the backend holds (tokens, bytes)."""
+
+    evidence_tokens: int
+    prompt_tokens: int
+    cached_tokens: int = 0
+    cached_bytes: int = 0
+
+
+@dataclass
+class Sizing:
+    """What a strategy's estimate reads: the backend, the collection's size in the backend's tokens,
+    the retrieved evidence's, and each strategy's ``prefixes`` where they were worked out."""
+
+    backend: Backend
+    corpus_tokens: int
+    retrieved_tokens: int
+    prefixes: dict[str, list[Prefix]] = field(default_factory=dict)
+
+    @property
+    def room(self) -> int:
+        """The prompt room of one call, before its exact frame is known."""
+        return self.backend.context_window - self.backend.answer_tokens - FRAME_TOKENS
+
+    def writes(self, role: str) -> int:
+        """What this backend's calls of ``role`` write (measured, or a prior)."""
+        return int(self.backend.speed.writes(role))
+
+    def cost(self, calls: list[Call], fits: bool = True) -> Estimate:
+        """``calls`` estimated each on its own (a long context slows reading and writing), summed."""
+        backend = self.backend
+        return Estimate(
+            calls=len(calls),
+            prompt_tokens=sum(c.prompt for c in calls),
+            completion_tokens=sum(c.completion for c in calls),
+            seconds=sum(
+                backend.estimate_seconds(c.prompt, c.completion, c.cached, c.cached_bytes) for c in calls
+            ),
+            fits=fits,
+            cached_tokens=sum(c.cached for c in calls),
+        )
+
+
 class Strategy(Protocol):
+    """A way of reading."""
+
     name: str
 
-    def answer(self, question: str, context: Context) -> Draft: ...
+    def answer(self, question: str, context: Context) -> Draft:
+        """The draft answer (citations not yet resolved)."""
+        ...
+
+    def prefixes(self, question: str, context: Context) -> list[Prefix]:
+        """The question-independent prompts this strategy will send, with what the backend holds
+        of them (empty when it sends none); raises ``BudgetError`` when they do not fit."""
+        ...
+
+    def estimate(self, sizing: Sizing) -> Estimate:
+        """Expected calls, tokens and seconds on ``sizing.backend``."""
+        ...

@@ -1,12 +1,15 @@
-"""baseline: plain top-k retrieval stuffed into one prompt — the common RAG recipe, kept as the
-evaluation's reference row. No fact copying, no verbatim check, no ordering for long context."""
+"""baseline: plain top-k retrieval stuffed into one prompt, the common RAG recipe. No fact
+copying, no verbatim check, no ordering for long context. A strategy in its own right: the router
+sends a small model's questions about the whole here (DESIGN.md §6), and the evaluation scores it
+beside the others."""
 
 from __future__ import annotations
 
+from agents.answer import Estimate
 from agents.evidence.blocks import pack
 from agents.evidence.citations import is_refusal
 from agents.prompts import ANSWER, documents
-from agents.reading.strategies.base import Context, Draft
+from agents.reading.strategies.base import FRAME_TOKENS, Call, Context, Draft, Prefix, Sizing
 
 
 class Baseline:
@@ -26,3 +29,10 @@ class Baseline:
         )
         result = caller.call("answer", messages, on_token=context.on_token)
         return Draft(result.text, context.evidence, is_refusal(result.text))
+
+    def prefixes(self, question: str, context: Context) -> list[Prefix]:
+        return []  # its prompt is the question's hits
+
+    def estimate(self, sizing: Sizing) -> Estimate:
+        """One call reading the retrieved chunks."""
+        return sizing.cost([Call(sizing.retrieved_tokens + FRAME_TOKENS, sizing.writes("answer"))])

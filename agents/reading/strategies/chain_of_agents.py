@@ -9,13 +9,24 @@ worker's segment opens its prompt, so a segment read once is reused by every lat
 
 from __future__ import annotations
 
+import math
+
 from langchain_core.messages import BaseMessage
 
+from agents.answer import Estimate
 from agents.evidence.blocks import pack
 from agents.evidence.citations import is_refusal
 from agents.models.calls import BudgetError
 from agents.prompts import MANAGER, NO_NOTES, WORKER, documents
-from agents.reading.strategies.base import Context, Draft
+from agents.reading.strategies.base import (
+    FRAME_TOKENS,
+    NOTES_ROOM,
+    Call,
+    Context,
+    Draft,
+    Prefix,
+    Sizing,
+)
 from ingest.document import Chunk
 
 QUESTION_ROOM = 256  # tokens kept for the question in every worker's prompt, whatever it is
@@ -65,6 +76,12 @@ def worker_prompt(
     return messages, prefix
 
 
+def notes_read(earlier_workers: int, written: float) -> int:
+    """The notes a call reads after ``earlier_workers`` workers who each wrote ``written`` tokens
+    (this backend's measured average), kept within their room."""
+    return int(min(earlier_workers * written, NOTES_ROOM))
+
+
 def new_facts(reply: str) -> list[str]:
     """The lines a worker added (none for NONE), without list bullets."""
     lines = [line.strip().lstrip("-*• ").strip() for line in reply.splitlines()]
@@ -112,3 +129,38 @@ class ChainOfAgents:
             "manager", MANAGER.format_messages(question=question, notes=notes), on_token=context.on_token
         )
         return Draft(answer.text, context.evidence, is_refusal(answer.text))
+
+    def prefixes(self, question: str, context: Context) -> list[Prefix]:
+        """Each worker's prompt before any notes (its segment), and what the backend holds of it."""
+        backend = context.caller.backend
+        parts = segments(context, backend.count_text(question))
+        for part in parts:
+            for chunk in part:
+                context.evidence.marker(chunk)
+        found = []
+        for i, part in enumerate(parts, 1):
+            messages, prefix = worker_prompt(question, context, part, i, len(parts), NO_NOTES)
+            cached, state = backend.cached(messages, prefix)
+            tokens = sum(context.block_tokens(c) for c in part)
+            found.append(Prefix(tokens, backend.count_prompt(messages), cached, state))
+        return found
+
+    def estimate(self, sizing: Sizing) -> Estimate:
+        """A call per segment (the exact ones where known, else the collection cut evenly into
+        window-sized parts), each reading the notes the workers before it wrote, and the manager's."""
+        backend = sizing.backend
+        notes = backend.speed.writes("notes")
+        if self.name in sizing.prefixes:
+            known = sizing.prefixes[self.name]
+            parts = [(p.prompt_tokens, p.cached_tokens, p.cached_bytes) for p in known]
+        else:
+            segment = min(sizing.room - NOTES_ROOM, backend.segment_tokens or sizing.room)
+            count = max(1, math.ceil(sizing.corpus_tokens / max(segment, 1)))
+            parts = [(sizing.corpus_tokens // count + FRAME_TOKENS, 0, 0)] * count
+        # worker i reads what the workers before it wrote (as much as this backend's workers write)
+        workers = [
+            Call(prompt + notes_read(i, notes), int(notes), cached, state)
+            for i, (prompt, cached, state) in enumerate(parts)
+        ]
+        manager = Call(notes_read(len(workers), notes) + FRAME_TOKENS, sizing.writes("answer"))
+        return sizing.cost([*workers, manager])

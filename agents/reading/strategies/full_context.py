@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from langchain_core.messages import BaseMessage
 
+from agents.answer import Estimate
 from agents.evidence.blocks import pack
 from agents.evidence.citations import is_refusal
 from agents.models.calls import BudgetError
 from agents.prompts import ANSWER, documents
-from agents.reading.strategies.base import Context, Draft
+from agents.reading.strategies.base import FRAME_TOKENS, Call, Context, Draft, Prefix, Sizing
 
 
 def overhead(context: Context, question: str) -> int:
@@ -50,3 +51,21 @@ class FullContext:
             "answer", messages, on_token=context.on_token, cache_prefix=prefix, cache_tag=context.cache_tag
         )
         return Draft(result.text, context.evidence, is_refusal(result.text))
+
+    def prefixes(self, question: str, context: Context) -> list[Prefix]:
+        """The one prompt: the whole collection, and what the backend holds of it."""
+        backend = context.caller.backend
+        messages, prefix = prompt(question, context)
+        cached, state = backend.cached(messages, prefix)
+        evidence = sum(context.block_tokens(c) for c in context.chunks())
+        return [Prefix(evidence, backend.count_prompt(messages), cached, state)]
+
+    def estimate(self, sizing: Sizing) -> Estimate:
+        """One call reading the collection (its exact prompt where known, less what is cached)."""
+        answer = sizing.writes("answer")
+        known = sizing.prefixes.get(self.name)
+        if known:
+            call = Call(known[0].prompt_tokens, answer, known[0].cached_tokens, known[0].cached_bytes)
+        else:
+            call = Call(sizing.corpus_tokens + FRAME_TOKENS, answer)
+        return sizing.cost([call], fits=sizing.corpus_tokens <= sizing.room)

@@ -76,8 +76,8 @@ STRATEGY_INFO: dict[StrategyName, StrategyInfo] = {
             StrategyName.BASELINE,
             "baseline",
             "Baseline (the best chunks, one call)",
-            "puts the best-matching chunks in one prompt, the common RAG recipe: the evaluation's "
-            "reference row",
+            "puts the best-matching chunks in one prompt, the common RAG recipe: fast, and what "
+            "Automatic picks for a small model's questions about the whole",
         ),
     )
 }

@@ -19,11 +19,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agents.answer import Estimate
 from agents.evidence.blocks import ends_first, pack
 from agents.evidence.citations import ground, is_refusal, locate
 from agents.models.calls import HoldRefusal, TokenSink
 from agents.prompts import FOLLOW_UP, REASON, REFUSAL, RETRIEVE, documents
-from agents.reading.strategies.base import Context, Draft
+from agents.reading.strategies.base import FACTS_TOKENS, FRAME_TOKENS, Call, Context, Draft, Prefix, Sizing
 from ingest.document import Chunk
 
 _FACT = re.compile(r"^\W*\[\s*S\s*(\d+)\s*\]\s*[:\-–]?\s*(.*?)\s*$")
@@ -31,6 +32,7 @@ _FACT = re.compile(r"^\W*\[\s*S\s*(\d+)\s*\]\s*[:\-–]?\s*(.*?)\s*$")
 _HEADING = re.compile(r"^\S+(?: p\.\d+ l\.\d+(?:-\d+)?|:\d+(?:-\d+)?)(?: \(.*\))?$")
 _QUOTES = "\"'“”"
 FOLLOW_UPS = 2  # queries written per follow-up round
+QUERIES_TOKENS = 48  # what the follow-up step writes
 
 
 def parse_facts(text: str) -> list[tuple[int, str]]:
@@ -187,6 +189,29 @@ class RetrieveReason:
         if hold is not None:
             hold.release()
         return draft
+
+    def prefixes(self, question: str, context: Context) -> list[Prefix]:
+        return []  # its prompts are the question's hits and facts
+
+    def estimate(self, sizing: Sizing) -> Estimate:
+        """The retrieve step over the retrieved chunks, then the reason step over the facts."""
+        return sizing.cost(
+            [
+                Call(sizing.retrieved_tokens + FRAME_TOKENS, sizing.writes("facts")),
+                Call(FACTS_TOKENS + FRAME_TOKENS, sizing.writes("answer")),
+            ]
+        )
+
+    def hop(self, sizing: Sizing) -> Estimate:
+        """One follow-up round: queries written from the facts, the retrieve step over half as many
+        new chunks, the reason step over twice the facts."""
+        return sizing.cost(
+            [
+                Call(FACTS_TOKENS + FRAME_TOKENS, QUERIES_TOKENS),
+                Call(sizing.retrieved_tokens // 2 + FRAME_TOKENS, sizing.writes("facts")),
+                Call(2 * FACTS_TOKENS + FRAME_TOKENS, sizing.writes("answer")),
+            ]
+        )
 
     def _retrieve(self, question: str, ranked: list[Chunk], context: Context, role: str) -> Found:
         """The retrieve step over ``ranked`` (as many as fit): the facts it copied, located."""
