@@ -100,7 +100,7 @@ class Answerer:
             HoldRefusal(on_token)
             if name == StrategyName.AUTO
             and decision.strategy == StrategyName.RETRIEVE_REASON
-            and not self.backend.small
+            and not self.backend.packaged
             else None
         )
         k = decision.k or options.k

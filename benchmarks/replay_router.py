@@ -60,7 +60,10 @@ def replay(out: Path, dataset: Path) -> dict[str, Any]:
                 "replayed": chosen.right if chosen else None,
                 # a small model's refusal stands (no escalation to replay)
                 "would_escalate": bool(
-                    chosen and decision.strategy == "retrieve_reason" and chosen.refused and not backend.small
+                    chosen
+                    and decision.strategy == "retrieve_reason"
+                    and chosen.refused
+                    and not backend.packaged
                 ),
             }
         )

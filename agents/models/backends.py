@@ -1,15 +1,10 @@
-"""Model backends by spec (DESIGN.md §7): every one a langchain-core chat model plus what the
-strategies need to budget it — its context window, its own token counter and its speeds.
+"""Model backends by spec (DESIGN.md §7; the grammar: ``agents.models.spec``): every one a
+langchain-core chat model plus what the strategies need to budget it — its context window, its
+own token counter and its speeds. This module is the backend contract (``Backend``) and the one
+place a spec becomes one; what a call measured comes back typed (``agents.models.facts``).
 
-| spec                       | what                                                        |
-|----------------------------|-------------------------------------------------------------|
-| ``llamacpp:default``       | Qwen2.5-Coder-1.5B-Instruct Q4_K_M, shipped on PyPI          |
-| ``llamacpp:small``/``tiny``| Qwen2.5-Coder-0.5B / SmolLM2-135M, shipped on PyPI           |
-| ``llamacpp:/path.gguf``    | any GGUF file                                                |
-| ``openai:http://H:P/v1``   | any OpenAI-compatible server (``vllm serve``, llama.cpp)     |
-| ``vllm:MODEL``             | vLLM's engine in process (the ``gpu`` extra)                 |
-
-Any other LangChain chat model can be wrapped with ``Backend.wrap``.
+To add a provider: its chat model in a file of its own here, a kind in ``spec.KINDS``, and one
+branch in ``load_backend``. Any other LangChain chat model can be wrapped with ``Backend.wrap``.
 """
 
 from __future__ import annotations
@@ -24,6 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
 from agents.models.prefix_cache import PrefixCache
+from agents.models.spec import parse_spec
 from agents.models.speeds import Speed, SpeedBook
 from core.errors import LongqaError
 from ingest.tokens import count_tokens as cl100k_tokens
@@ -69,20 +65,18 @@ class Backend:
     # how much of such a prefix is already cached here: ``(messages, prefix) -> (tokens, state bytes
     # to load)``; None where the backend cannot tell (a server: its own cache, unseen)
     cached_prefix: Callable[[list[BaseMessage], str], tuple[int, int]] | None = None
-    # a small model (the packaged ones): it cites the wrong place more often when it reads a
-    # whole collection than when it reads retrieved facts, and its chain of agents finds little,
+    # one of the small models shipped on PyPI: it cites the wrong place more often when it reads
+    # a whole collection than when it reads retrieved facts, and its chain of agents finds little,
     # so the router keeps it to retrieval (benchmarks/results/eval-examples)
-    small: bool = False
+    packaged: bool = False
+    # a model behind an HTTP server: its failures are a server's (unreachable, HTTP errors)
+    is_server: bool = False
     # the most of the collection one chain-of-agents worker reads at once; None: what the window holds
     segment_tokens: int | None = None
 
     @property
     def speed(self) -> Speed:
         return self.speeds.get(self.spec, self.prior)
-
-    @property
-    def is_server(self) -> bool:
-        return self.spec.startswith("openai:")
 
     def estimate_seconds(
         self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, cached_bytes: int = 0
@@ -173,10 +167,9 @@ def load_backend(
     ``timeout`` is the total seconds one model call may take (``Backend.deadline``);
     ``prefix_cache`` keeps the in-process llama.cpp model's prefix states on disk, with its KV
     cache stored as ``kv_type``; ``segment_tokens`` caps what one chain-of-agents worker reads."""
-    kind, _, target = spec.partition(":")
+    parsed = parse_spec(spec)
+    kind, target = parsed.kind, parsed.target
     speeds = speeds or SpeedBook(None)
-    if not target:
-        raise LongqaError(f"model spec {spec!r} should look like llamacpp:default, openai:URL or vllm:MODEL")
     if timeout <= 0:
         raise LongqaError(f"the model timeout must be a positive number of seconds, not {timeout}")
     if kind == "llamacpp":
@@ -188,7 +181,7 @@ def load_backend(
     elif kind == "vllm":
         backend = _vllm(spec, target, speeds, context_window, answer_tokens)
     else:
-        raise LongqaError(f"unknown model backend {kind!r} in {spec!r}: use llamacpp:, openai: or vllm:")
+        backend = _fake(spec, target, speeds, context_window, answer_tokens)
     backend.timeout = timeout
     backend.segment_tokens = segment_tokens
     return backend
@@ -238,7 +231,7 @@ def _llamacpp(
         answer_tokens=answer_tokens,
         prefix_options=lambda prefix, tag: {"cache_prefix": prefix, "cache_tag": tag},
         cached_prefix=chat.cached_prefix,
-        small=target in PACKAGED,
+        packaged=target in PACKAGED,
     )
 
 
@@ -276,6 +269,7 @@ def _openai(
         answer_tokens=answer_tokens,
         timeout=timeout,
         call_timeout=call_timeout,
+        is_server=True,
     )
 
 
@@ -298,3 +292,21 @@ def _vllm(
         description=f"{target} (vLLM in process)",
         answer_tokens=answer_tokens,
     )
+
+
+def _fake(
+    spec: str, target: str, speeds: SpeedBook, context_window: int | None, answer_tokens: int
+) -> Backend:
+    from agents.models.fake import load
+
+    chat, window = load(target)
+    backend = Backend.wrap(
+        chat,
+        context_window=context_window or window,
+        spec=spec,
+        count_text=cl100k_tokens,
+        answer_tokens=answer_tokens,
+    )
+    backend.speeds = speeds
+    backend.description = f"scripted model {target}"
+    return backend

@@ -29,6 +29,7 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from agents.answer import CallRecord, Trace
 from agents.models.backends import Backend
+from agents.models.facts import CallFacts
 from agents.models.repetition import RepetitionCut
 from agents.prompts import REFUSAL
 from core.errors import LongqaError
@@ -53,8 +54,10 @@ class BudgetError(LongqaError):
 
 @dataclass
 class CallResult:
+    """What a call wrote, what the backend said it measured, and the trace's record of it."""
+
     text: str
-    metadata: dict[str, Any]
+    facts: CallFacts
     record: CallRecord
 
 
@@ -105,20 +108,6 @@ def _describe_failure(exc: Exception, backend: Backend, seconds: float) -> str:
     if "No generation chunks" in text or "DecodeError" in names:
         return f"{who} sent something that is not a chat completion stream"
     return f"the call to {who} failed: {type(exc).__name__}: {text}"
-
-
-def _prefix_note(prefix: dict[str, Any] | None) -> str:
-    """Where a call's prefix came from, in words, for the trace."""
-    if not prefix or not prefix.get("prefix_tokens"):
-        return ""
-    if prefix.get("loaded_tokens"):
-        seconds = prefix.get("load_seconds") or 0.0
-        return f"prefix of {prefix['loaded_tokens']} tokens loaded from the cache in {seconds:.1f} s"
-    if prefix.get("computed_tokens"):
-        stored = prefix.get("stored_bytes") or 0
-        kept = f", stored ({stored / 1e6:.0f} MB)" if stored else ""
-        return f"prefix of {prefix['computed_tokens']} tokens read{kept}"
-    return f"prefix of {prefix['memory_tokens']} tokens still in the model's memory"
 
 
 class _End:
@@ -175,27 +164,73 @@ class Caller:
         question (the documents it opens with): a backend that keeps prefix states reuses it,
         ``cache_tag`` names the collection it comes from."""
         limit = max_tokens or self.backend.answer_tokens
+        prompt_tokens = self._fits(role, messages, limit)
+        cached_before, cached_bytes = self.backend.cached(messages, cache_prefix)
+        speed = self.backend.speed  # as it stood before this call: the estimate is a prediction
+        deadline = self.backend.deadline(prompt_tokens, limit, cached_before)
+        options = {**self._options(deadline, cache_prefix, cache_tag), **options}
+        started = time.perf_counter()
+        written, facts, first = self._read(messages, deadline, started, on_token, max_tokens=limit, **options)
+        seconds = time.perf_counter() - started
+        if written.reason:
+            self.trace.events.append(f"{role}: stopped an answer that repeated itself ({written.reason})")
+        decoded = written.text  # what the model wrote (and was timed for), loop included
+        completion = facts.output_tokens or (self.backend.count_text(decoded) if decoded else 0)
+        prompt_used = facts.input_tokens or prompt_tokens
+        first_seconds = facts.first_token_seconds
+        if first_seconds is None:
+            first_seconds = first if first is not None else seconds
+        estimate = speed.seconds(
+            int(prompt_used), int(completion), facts.cached_tokens, cached_bytes if facts.loaded_tokens else 0
+        )
+        record = CallRecord(
+            role,
+            int(prompt_used),
+            int(completion),
+            seconds,
+            first_seconds,
+            note=facts.prefix_note(),
+            cached_tokens=facts.cached_tokens,
+            estimated_seconds=round(estimate, 2),
+        )
+        self.trace.calls.append(record)
+        self._measured(record, facts, cached_bytes, role)
+        return CallResult(written.kept, facts, record)
+
+    def _fits(self, role: str, messages: list[BaseMessage], limit: int) -> int:
+        """The prompt's tokens; a ``BudgetError`` when it leaves no room for ``limit`` in the window
+        (strategies fit their prompts first: this is the last guard)."""
         prompt_tokens = self.backend.count_prompt(messages)
         if prompt_tokens + limit > self.backend.context_window:
             raise BudgetError(
                 f"{role} prompt of {prompt_tokens} tokens + {limit} for the answer exceeds the "
                 f"{self.backend.context_window}-token window of {self.backend.spec}"
             )
-        cached_before, cached_bytes = self.backend.cached(messages, cache_prefix)
-        speed = self.backend.speed  # as it stood before this call: the estimate is a prediction
+        return prompt_tokens
+
+    def _options(self, deadline: float, cache_prefix: str | None, cache_tag: str | None) -> dict[str, Any]:
+        """What this backend is told besides the messages: the prefix hint, its own time limit."""
+        options: dict[str, Any] = {}
         if cache_prefix and self.backend.prefix_options is not None:
-            options = {**self.backend.prefix_options(cache_prefix, cache_tag), **options}
-        started = time.perf_counter()
-        deadline = self.backend.deadline(prompt_tokens, limit, cached_before)
+            options.update(self.backend.prefix_options(cache_prefix, cache_tag))
         if self.backend.call_timeout is not None:
-            options = {**self.backend.call_timeout(deadline), **options}
+            options.update(self.backend.call_timeout(deadline))
+        return options
+
+    def _read(
+        self,
+        messages: list[BaseMessage],
+        deadline: float,
+        started: float,
+        on_token: TokenSink | None,
+        **options: Any,
+    ) -> tuple[RepetitionCut, CallFacts, float | None]:
+        """The answer streamed to ``on_token`` (cut where it starts repeating itself), what the
+        backend said it measured, and when the first text came."""
         first: float | None = None
         written = RepetitionCut()
-        metadata: dict[str, Any] = {}
-        usage: dict[str, Any] = {}
-        with contextlib.closing(
-            self._stream(messages, deadline, started, max_tokens=limit, **options)
-        ) as chunks:
+        facts = CallFacts()
+        with contextlib.closing(self._stream(messages, deadline, started, **options)) as chunks:
             for chunk in chunks:
                 text = chunk.content if isinstance(chunk.content, str) else ""
                 if text:
@@ -205,49 +240,23 @@ class Caller:
                         on_token(text)
                     if written.feed(text):
                         break  # closing the stream stops the model
-                for key, value in (chunk.response_metadata or {}).items():
-                    if key != "logprobs" or "logprobs" not in metadata:  # keep the first token's
-                        metadata[key] = value
-                if chunk.usage_metadata:
-                    usage = dict(chunk.usage_metadata.items())
-        seconds = time.perf_counter() - started
-        text = written.kept
-        if written.reason:
-            self.trace.events.append(f"{role}: stopped an answer that repeated itself ({written.reason})")
-        decoded = written.text  # what the model wrote (and was timed for), loop included
-        completion_tokens = usage.get("output_tokens") or (self.backend.count_text(decoded) if decoded else 0)
-        prompt_used = usage.get("input_tokens") or prompt_tokens
-        timing = metadata.get("timing", {})
-        first_seconds = timing.get("first_token_seconds", first if first is not None else seconds)
-        cached = int((usage.get("input_token_details") or {}).get("cache_read") or 0)  # a reused prefix
-        loaded = (metadata.get("prefix") or {}).get("loaded_tokens") or 0
-        estimate = speed.seconds(
-            int(prompt_used), int(completion_tokens), cached, cached_bytes if loaded else 0
-        )
-        record = CallRecord(
-            role,
-            int(prompt_used),
-            int(completion_tokens),
-            seconds,
-            first_seconds,
-            note=_prefix_note(metadata.get("prefix")),
-            cached_tokens=cached,
-            estimated_seconds=round(estimate, 2),
-        )
-        self.trace.calls.append(record)
-        # a loaded prefix state is timed on its own: reading the rest starts after it
-        load_seconds = float((metadata.get("prefix") or {}).get("load_seconds") or 0.0) if loaded else 0.0
-        if loaded and cached_bytes:
+                facts.gather(chunk.response_metadata, dict(chunk.usage_metadata or {}) or None)
+        return written, facts, first
+
+    def _measured(self, record: CallRecord, facts: CallFacts, cached_bytes: int, role: str) -> None:
+        """The call's timing folded into the speed book: a loaded prefix state on its own (reading
+        the rest starts after it), then the prompt it read itself and what it wrote."""
+        load_seconds = facts.load_seconds
+        if facts.loaded_tokens and cached_bytes:
             self.backend.record_load(cached_bytes, load_seconds)
         self.backend.record(
-            int(prompt_used) - cached,
-            int(completion_tokens),
-            first_seconds - load_seconds,
-            seconds - load_seconds,
-            past_tokens=cached,
+            record.prompt_tokens - record.cached_tokens,
+            record.completion_tokens,
+            (record.first_token_seconds or 0.0) - load_seconds,
+            record.seconds - load_seconds,
+            past_tokens=record.cached_tokens,
             kind=_KINDS.get(role.split()[0]),
         )
-        return CallResult(text, metadata, record)
 
     def _stream(
         self, messages: list[BaseMessage], deadline: float, started: float, **options: Any

@@ -1,7 +1,8 @@
 """llama.cpp in process as a langchain-core chat model: the embedded default backend.
 
 Generation always streams internally, so each call knows its time to first token (prefill) and
-its decoding time; both go into ``response_metadata`` for the speed book. With
+its decoding time; both go into ``response_metadata`` for the speed book (the keys and their
+reading: ``agents.models.facts``). With
 ``logprobs=True`` the first generated token's top alternatives are returned in OpenAI's shape,
 read from the logits through llama.cpp's public logits-processor hook (no ``logits_all``, which
 would cost a vocabulary-sized row of memory per context token).
@@ -9,8 +10,8 @@ would cost a vocabulary-sized row of memory per context token).
 A call may name the start of its last message that does not depend on the question
 (``cache_prefix``: the documents of a full_context prompt, a worker's segment). That prefix's KV
 cache is then taken from the model's memory when the previous call shared it, else loaded from
-the disk prefix cache (``agents.models.prefix_cache``), else computed once and stored there; only the rest
-of the prompt is evaluated. What came from where goes into ``response_metadata["prefix"]``.
+the disk prefix cache (``agents.models.prefix_cache``), else computed once and stored there; only
+the rest of the prompt is evaluated. What came from where goes into the ``PREFIX`` entry.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
+from agents.models.facts import LOGPROBS, PREFIX, TIMING, timing
 from agents.models.prefix_cache import Lookup, PrefixCache
 from core.errors import LongqaError
 from core.files import sha256_file
@@ -296,7 +298,7 @@ class ChatLlamaCpp(BaseChatModel):
             yield ChatGenerationChunk(
                 message=AIMessageChunk(
                     content="",
-                    response_metadata={"prefix": lookup.as_dict()} if lookup is not None else {},
+                    response_metadata={PREFIX: lookup.as_dict()} if lookup is not None else {},
                     usage_metadata={
                         "input_tokens": len(prompt_tokens),
                         "output_tokens": 0,
@@ -336,13 +338,13 @@ class ChatLlamaCpp(BaseChatModel):
                 "completion_tokens": produced,
                 "cached_tokens": cached,
             },
-            "timing": {"first_token_seconds": first or total, "seconds": total},
+            TIMING: timing(first or total, total),
             "model_name": self.model_path.rsplit("/", 1)[-1],
         }
         if lookup is not None:
-            metadata["prefix"] = lookup.as_dict()
+            metadata[PREFIX] = lookup.as_dict()
         if want_logprobs and capture.logits is not None:
-            metadata["logprobs"] = {"content": [{"top_logprobs": self._top_logprobs(capture.logits, top)}]}
+            metadata[LOGPROBS] = {"content": [{"top_logprobs": self._top_logprobs(capture.logits, top)}]}
         yield ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",

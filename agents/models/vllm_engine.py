@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
+from agents.models.facts import LOGPROBS, TIMING, timing
 from agents.models.llamacpp import to_openai_messages
 from core.errors import LongqaError
 
@@ -100,11 +101,11 @@ class ChatVLLM(BaseChatModel):
                 "completion_tokens": len(completion.token_ids),
                 "prompt_tokens_details": {"cached_tokens": cached},
             },
-            "timing": {"seconds": seconds},
+            TIMING: timing(None, seconds),
         }
         if top and completion.logprobs:
             first = completion.logprobs[0]
-            metadata["logprobs"] = {
+            metadata[LOGPROBS] = {
                 "content": [
                     {
                         "top_logprobs": [

@@ -150,7 +150,7 @@ def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanc
         f"the question is about one thing (top retrieval score {top:.2f}, {concentration:.2f} above the rest)"
     )
     rr = options[StrategyName.RETRIEVE_REASON]
-    if fits and one_thing and backend.small and rr.seconds <= latency:
+    if fits and one_thing and backend.packaged and rr.seconds <= latency:
         return Decision(
             StrategyName.RETRIEVE_REASON,
             f"{reads_all}, but {about}, and a small model cites more exactly from retrieved facts "
@@ -181,7 +181,7 @@ def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanc
         f"{concentration:.2f} above the rest)"
     )
     whole = f"{why_not_full}; the question is about the whole, by {signal}"
-    if backend.small:
+    if backend.packaged:
         chosen, reason = _within(
             f"{whole}; a small model's chain of agents finds little in segments this long, and it "
             "answers such questions better from the top passages in one call",

@@ -86,8 +86,7 @@ class Judge:
             logprobs=True,
             top_logprobs=10,
         )
-        content = (result.metadata.get("logprobs") or {}).get("content") or [{}]
-        score = yes_probability(content[0].get("top_logprobs") or [], result.text)
+        score = yes_probability(result.facts.top_logprobs, result.text)
         with self._lock:
             self._cache[key] = score
         return score

@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from agents.answer import Answer, CallRecord, Citation, Trace
 from agents.models.backends import Backend
+from agents.models.spec import parse_spec
 from app import wiring
 from app.services.collections import Collection, summary
 from app.settings import Settings
@@ -53,19 +53,10 @@ def check_question(question: str) -> str:
 
 def describe_model(spec: str) -> str:
     """A model spec in plain words (without loading it)."""
-    from agents.models.gguf import PACKAGED
-
-    kind, _, target = spec.strip().partition(":")
-    if kind == "llamacpp" and target in PACKAGED:
-        name = PACKAGED[target].description.split(" (")[0]
-        return f"{name}, built in, runs on this computer's CPU"
-    if kind == "llamacpp" and target:
-        return f"the GGUF model {Path(target).name}, runs on this computer's CPU"
-    if kind == "openai" and target:
-        return f"the OpenAI-compatible server at {target}"
-    if kind == "vllm" and target:
-        return f"{target} through vLLM, in this process (needs a GPU)"
-    return "not a model spec: use llamacpp:default, openai:http://HOST:PORT/v1 or vllm:MODEL"
+    try:
+        return parse_spec(spec).describe()
+    except LongqaError:
+        return "not a model spec: use llamacpp:default, openai:http://HOST:PORT/v1 or vllm:MODEL"
 
 
 def _lock_for(model: Backend) -> threading.Lock | None:

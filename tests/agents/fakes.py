@@ -2,40 +2,45 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import Field
 
 from agents.models.backends import Backend
+from agents.models.fake import FakeChat, register
 from ingest.tokens import count_tokens
 
 
-class ScriptedChat(GenericFakeChatModel):
-    """langchain-core's GenericFakeChatModel that also records every prompt it receives and can
-    answer through a function of the prompt (for calls whose order is not fixed, like the judge)."""
-
-    prompts: list[list[BaseMessage]] = Field(default_factory=list)
-    reply: Callable[[list[BaseMessage]], str] | None = None
-    messages: Any = Field(default_factory=lambda: iter(()))
+class ScriptedChat(FakeChat):
+    """The product's scripted model (``agents.models.fake``), which also answers the short-answer
+    side call off the script (its first words), so scripts hold the calls a test is about."""
 
     def _generate(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
-        if is_short(messages):  # the short-answer side call: its first words, off the script
+        if is_short(messages):
             answer = str(messages[-1].content).split("\nAnswer: ", 1)[1].split("\n\n", 1)[0]
             return ChatResult(generations=[ChatGeneration(message=AIMessage(" ".join(answer.split()[:3])))])
-        self.prompts.append(messages)
-        if self.reply is not None:
-            self.messages = iter([AIMessage(content=self.reply(messages))])
         return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
 
-    def texts(self) -> list[str]:
-        """Each recorded prompt's human message."""
-        return [str(m[-1].content) for m in self.prompts]
+
+_names = itertools.count(1)
+
+
+def registered(
+    replies: list[str] | None = None,
+    reply: Callable[[list[BaseMessage]], str] | None = None,
+    window: int = 8192,
+) -> tuple[ScriptedChat, str]:
+    """A scripted chat model registered as a ``fake:`` spec of its own (selected like any model
+    spec: in settings, with ``--model``), and that spec."""
+    chat = ScriptedChat(messages=iter(AIMessage(content=r) for r in (replies or [])), reply=reply)
+    name = f"test-{next(_names)}"
+    register(name, chat, window=window)
+    return chat, f"fake:{name}"
 
 
 def scripted(

@@ -20,11 +20,42 @@ from core.errors import LongqaError
         ("mystery:thing", "unknown model backend 'mystery'"),
         ("llamacpp:huge", "no such GGUF file"),
         ("llamacpp:/nowhere/model.gguf", "no such GGUF file"),
+        ("fake:nobody", "no scripted model named 'nobody' \\(registered: fake:cite"),
     ],
 )
 def test_bad_specs_say_what_is_wrong(spec: str, message: str) -> None:
     with pytest.raises(LongqaError, match=message):
         load_backend(spec)
+
+
+def test_a_fake_spec_plugs_in_where_real_models_do() -> None:
+    """``fake:NAME`` goes through ``load_backend`` like any spec: a scripted model registered under a
+    name answers the calls that a real one would, streamed, and a call is measured and recorded."""
+    from agents.answer import Trace
+    from agents.models.calls import Caller
+    from agents.models.fake import register, scripted_chat, unregister
+    from agents.models.spec import parse_spec
+    from agents.prompts import ANSWER, documents
+
+    register("two-replies", lambda: scripted_chat(["first [S1]", "second"]), window=4096)
+    try:
+        backend = load_backend("fake:two-replies", answer_tokens=64)
+        assert backend.context_window == 4096 and not backend.packaged and not backend.is_server
+        caller = Caller(backend, Trace())
+        streamed: list[str] = []
+        messages = ANSWER.format_messages(
+            question="Disk?", documents=documents("[S1] a.md:1-1\nIt needs 50 MB.")
+        )
+        assert caller.call("answer", messages, on_token=streamed.append).text == "first [S1]"
+        assert "".join(streamed) == "first [S1]" and caller.call("answer", messages).text == "second"
+        assert [c.role for c in caller.trace.calls] == ["answer", "answer"]
+        assert caller.trace.calls[0].completion_tokens > 0
+    finally:
+        unregister("two-replies")
+    cite = Caller(load_backend("fake:cite"), Trace())
+    assert cite.call("answer", messages).text == "It needs 50 MB. [S1]"
+    assert parse_spec("fake:cite").describe() == "the scripted model 'cite' (no model runs)"
+    assert parse_spec(" llamacpp:default ").packaged and not parse_spec("llamacpp:/m.gguf").packaged
 
 
 def test_vllm_backend_without_vllm_says_to_install_the_gpu_extra() -> None:

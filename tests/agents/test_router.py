@@ -220,7 +220,7 @@ def test_a_small_models_refusal_stands_without_reading_more(big_corpus: Corpus) 
         return "NONE" if "Copy, word for word" in str(messages[-1].content) else "unused"
 
     _chat, backend = scripted(reply=reply, window=8192)
-    backend.prior, backend.small = Speed(5000, 80), True
+    backend.prior, backend.packaged = Speed(5000, 80), True
     answer = Answerer(
         ShapedCorpus(big_corpus, CONCENTRATED), backend, options=AskOptions(strategy="auto", prefer="cost")
     ).ask("Which search programs does the guide describe?")
@@ -234,7 +234,7 @@ def test_a_small_model_answers_a_question_about_the_whole_from_the_top_passages(
     assert route("Summarize the guide.", ShapedCorpus(big_corpus, CONCENTRATED), backend).strategy == (
         "chain_of_agents"
     )
-    backend.small = True
+    backend.packaged = True
     decision = route("Summarize the guide.", ShapedCorpus(big_corpus, CONCENTRATED), backend)
     assert decision.strategy == "baseline", decision.reason
     assert "a small model's chain of agents finds little" in decision.reason
@@ -333,14 +333,14 @@ def test_a_small_model_answers_a_lookup_from_retrieved_facts_even_when_everythin
     shaped = ShapedCorpus(small_corpus, CONCENTRATED)
     backend = backend_with(Speed(prefill=2000, decode=40))
     assert route("How much disk space?", shaped, backend).strategy == "full_context"
-    backend.small = True  # the packaged models: they cite more exactly from retrieved facts
+    backend.packaged = True  # the packaged models: they cite more exactly from retrieved facts
     decision = route("How much disk space?", shaped, backend)
     assert decision.strategy == "retrieve_reason"
     assert "fits the 32768-token window" in decision.reason and "a small model cites" in decision.reason
     whole = route("Summarize the guide.", shaped, backend)  # about the whole: read it all
     assert whole.strategy == "full_context"
     slow = backend_with(Speed(prefill=100, decode=3))
-    slow.small = True
+    slow.packaged = True
     over = route("How much disk space?", shaped, slow, prefer="cost")  # retrieving is over budget
     assert over.estimates["retrieve_reason"].seconds > 60 >= over.estimates["full_context"].seconds
     assert over.strategy == "full_context"

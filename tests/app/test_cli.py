@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from agents.answer import Answer, Trace
+from agents.models.fake import FakeChat, register
 from app import wiring
 from app.cli import run
 from ingest.chunking import ChunkSettings
 from retrieval.indexer import ingest
-from tests.agents.fakes import scripted
+from tests.agents.fakes import registered
 from tests.conftest import ROOT, HashEmbedder
 
 
@@ -177,11 +178,12 @@ def test_eval_without_a_terminal_prints_a_line_per_finished_pair(
 ) -> None:
     from tests.eval.test_runner import dataset, reply
 
-    _, backend = scripted(reply=reply)
-    monkeypatch.setattr(wiring, "backend", lambda settings, spec=None: backend)
+    _, spec = registered(reply=reply)
     (tmp_path / "eval").mkdir()
     data = dataset(tmp_path / "eval")
-    status = run(["eval", str(data), "--out", str(tmp_path / "report"), "--strategies", "full"])
+    status = run(
+        ["eval", str(data), "--out", str(tmp_path / "report"), "--strategies", "full", "--model", spec]
+    )
     stderr = capsys.readouterr().err
     assert status == 0, stderr
     done = [line for line in stderr.splitlines() if line.startswith("[")]
@@ -241,13 +243,14 @@ def test_an_unknown_choice_is_one_line_naming_the_valid_values(
 def test_calibrate_judge_on_your_own_pairs_checks_them_before_any_model_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def no_model(*args: object, **kwargs: object) -> None:
+    def no_model() -> FakeChat:
         raise AssertionError("a model was loaded")
 
-    monkeypatch.setattr(wiring, "backend", no_model)
+    register("never-loaded", no_model)
     pairs = tmp_path / "mine.jsonl"
     pairs.write_text('{"claim": "c", "passage": "p", "supported": true}\n{"claim": "c"}\n')
-    assert run(["eval", "--calibrate-judge", "--pairs", str(pairs), "--out", str(tmp_path / "ev")]) == 2
+    calibrate = ["eval", "--calibrate-judge", "--pairs", str(pairs), "--model", "fake:never-loaded"]
+    assert run([*calibrate, "--out", str(tmp_path / "ev")]) == 2
     assert capsys.readouterr().err.strip() == f"error: {pairs}:2: not a calibration pair: missing 'passage'"
     assert run(["eval", "--pairs", str(pairs)]) == 2
     assert capsys.readouterr().err.strip() == "error: --pairs goes with --calibrate-judge"
@@ -256,16 +259,29 @@ def test_calibrate_judge_on_your_own_pairs_checks_them_before_any_model_loads(
 def test_calibrate_judge_on_your_own_pairs_scores_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, backend = scripted(reply=lambda m: "yes")
-    monkeypatch.setattr(wiring, "backend", lambda settings, spec=None: backend)
+    _, spec = registered(reply=lambda m: "yes")
     pairs = tmp_path / "mine.jsonl"
     pairs.write_text(
         '{"claim": "It needs 50 MB.", "passage": "Installing needs 50 MB of disk.", "supported": true}\n'
         '{"claim": "It needs 80 MB.", "passage": "Installing needs 50 MB of disk.", "supported": false}\n'
     )
-    assert run(["eval", "--calibrate-judge", "--pairs", str(pairs), "--out", str(tmp_path / "ev")]) == 0
+    assert (
+        run(
+            [
+                "eval",
+                "--calibrate-judge",
+                "--pairs",
+                str(pairs),
+                "--out",
+                str(tmp_path / "ev"),
+                "--model",
+                spec,
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.strip() == (
-        "judge test:scripted (window+focus+cloze, yes from P 0.5): accuracy 1.00 [0.34–1.00] on 2 "
+        f"judge {spec} (window+focus+cloze, yes from P 0.5): accuracy 1.00 [0.34–1.00] on 2 "
         "hand-labelled pairs (mine.jsonl); "
         "precision 1.00 [0.21–1.00], recall 1.00 [0.21–1.00], 0 unanswered, threshold 0.5"
     )
