@@ -89,23 +89,29 @@ def too_slow(backend: Backend, seconds: float, received: int = 0) -> str:
 
 
 def _describe_failure(exc: Exception, backend: Backend, seconds: float) -> str:
+    from agents.models.openai_compat import failures
+
     who = _who(backend)
     chain = list(_causes(exc))
-    names = " ".join(type(e).__name__ for e in chain)
+    kinds = failures()
     text = _first_line(str(exc) or type(exc).__name__)
+
+    def any_of(classes: tuple[type[BaseException], ...]) -> bool:
+        return any(isinstance(e, classes) for e in chain)
+
     if any("refused" in str(e).lower() for e in chain):
         return f"{who} is not reachable: connection refused (is the server running?)"
-    if "Timeout" in names:
+    if any_of(kinds.timeout):
         return too_slow(backend, seconds)
     status = getattr(exc, "status_code", None)
     if status is not None:
         return f"{who} answered HTTP {status}: {_STATUS_PREFIX.sub('', text)}"
-    if "Connection" in names or "ConnectError" in names:
+    if any_of(kinds.connect):
         detail = next((str(e) for e in reversed(chain) if str(e)), text)
         return f"{who} is not reachable: {_first_line(detail)}"
-    if "RemoteProtocolError" in names or "ReadError" in names:
+    if any_of(kinds.broken):
         return f"{who} broke off the connection in the middle of its answer"
-    if "No generation chunks" in text or "DecodeError" in names:
+    if "No generation chunks" in text or any_of(kinds.decode):  # the first: langchain-core's words
         return f"{who} sent something that is not a chat completion stream"
     return f"the call to {who} failed: {type(exc).__name__}: {text}"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -89,6 +90,31 @@ def _get(
             time.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Failures:
+    """The exception classes a call to a server fails with, by what went wrong: openai's own and
+    those of the HTTP libraries beneath it (httpx, and httpx2 under openai 3)."""
+
+    timeout: tuple[type[BaseException], ...]
+    connect: tuple[type[BaseException], ...]
+    broken: tuple[type[BaseException], ...]  # the connection broke off mid-answer
+    decode: tuple[type[BaseException], ...]  # an answer that is not a chat completion
+
+
+@functools.cache
+def failures() -> Failures:
+    """What ``agents.models.calls`` tells a failing call by (``isinstance``, never class names)."""
+    import openai
+
+    libraries = {httpx, _openai_http()}
+    return Failures(
+        timeout=(openai.APITimeoutError, TimeoutError, *(lib.TimeoutException for lib in libraries)),
+        connect=(openai.APIConnectionError, ConnectionError, *(lib.ConnectError for lib in libraries)),
+        broken=tuple(c for lib in libraries for c in (lib.RemoteProtocolError, lib.ReadError)),
+        decode=(json.JSONDecodeError, UnicodeDecodeError, *(lib.DecodingError for lib in libraries)),
+    )
 
 
 def _reason(exc: BaseException) -> str:

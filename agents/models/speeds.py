@@ -24,6 +24,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from core.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -204,19 +206,15 @@ def _fit(speed: Speed) -> bool:
 
 
 def _least_squares(rows: list[tuple[float, float, float]]) -> tuple[float, float]:
-    """(a, b) minimising sum (a*x + b*y - t)^2, with b >= 0."""
-    sxx = sum(x * x for x, _, _ in rows)
-    syy = sum(y * y for _, y, _ in rows)
-    sxy = sum(x * y for x, y, _ in rows)
-    sxt = sum(x * t for x, _, t in rows)
-    syt = sum(y * t for _, y, t in rows)
-    determinant = sxx * syy - sxy * sxy
-    if determinant > 1e-12:
-        a = (sxt * syy - syt * sxy) / determinant
-        b = (sxx * syt - sxy * sxt) / determinant
-        if b >= 0:
-            return a, b
-    return (sxt / sxx if sxx else 0.0), 0.0
+    """(a, b) minimising sum (a*x + b*y - t)^2, with b >= 0 (else the best ``a`` alone)."""
+    design = np.array([(x, y) for x, y, _ in rows], dtype=float)
+    target = np.array([t for _, _, t in rows], dtype=float)
+    (a, b), _, rank, _ = np.linalg.lstsq(design, target, rcond=None)
+    if rank == 2 and b >= 0:
+        return float(a), float(b)
+    x = design[:, 0]
+    sxx = float(x @ x)
+    return (float(x @ target) / sxx if sxx else 0.0), 0.0
 
 
 def _moved(estimate: float, measured: float) -> float:
