@@ -1,4 +1,4 @@
-"""The three strategies with scripted models: what each call receives, what comes back."""
+"""The strategies with scripted models: what each call receives, what comes back."""
 
 from __future__ import annotations
 
