@@ -205,7 +205,8 @@ default model, and its P(yes) threshold fitted there (``benchmarks/bench_judge.p
 
 class SupportJudge:
     """One variant behind ``Judge.support``'s signature: P(supported) rescaled so that the variant's
-    fitted threshold reads as ``SUPPORTED``, 0.0 where the checks veto, None where the model gave no answer."""
+    fitted threshold reads as ``SUPPORTED``, 0.0 where the checks veto, None where the model gave
+    no answer."""
 
     def __init__(
         self, caller: Caller, variant: str = DEFAULT_VARIANT, threshold: float = DEFAULT_THRESHOLD
