@@ -9,7 +9,6 @@ source with the same normalisation (exactly, or fuzzily above a high threshold).
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -17,10 +16,9 @@ from rapidfuzz import fuzz
 
 from agents.answer import Citation
 from agents.evidence.blocks import Evidence
+from agents.evidence.sentences import EXTRA, best_window, units
 from agents.prompts import REFUSAL
 from ingest.document import Chunk, Document
-from ingest.lines import line_starts
-from retrieval.lexical import tokenize
 
 MARKER_GROUP = re.compile(r"\[\s*S\s*\d+(?:\s*[,;]\s*S?\s*\d+)*\s*\]")
 _NUMBER = re.compile(r"\d+")
@@ -149,29 +147,13 @@ def locate(quote: str, text: str, threshold: float = 90.0) -> tuple[int, int] | 
 # ---------------------------------------------------------------- narrowing
 
 
-_HEADING_LINE = re.compile(r"^[^\n.!?:;,]{1,60}\n(?=[A-Z0-9•●*-])", re.MULTILINE)
-
-
 def _units(chunk: Chunk, code: bool) -> list[tuple[int, int]]:
-    """Candidate quote units inside a chunk (offsets relative to the chunk): lines for code;
-    sentences for prose (which may run across line breaks), short heading lines on their own."""
-    text = chunk.text
-    units: list[tuple[int, int]] = []
-    if code:
-        for start, line in zip(line_starts(text), text.split("\n"), strict=True):
-            if line.strip():
-                units.append((start, start + len(line)))
-        return units
-    cuts = sorted({0, len(text), *(m.end() for m in _HEADING_LINE.finditer(text))})
-    for left, right in itertools.pairwise(cuts):
-        for match in re.finditer(r"\S(?:.|\n(?!\s*\n))*?(?:[.!?](?=\s)|$|(?=\n\s*\n))", text[left:right]):
-            start, end = match.start() + left, match.end() + left
-            if text[start:end].strip():
-                units.append((start, end))
-    return units or [(0, len(text))]
+    return units(chunk.text, code) or [(0, len(chunk.text))]
 
 
-_EXTRA_UNIT = 0.2  # the cost of each sentence beyond the first: quotes stay tight
+def _digits(text: str) -> set[str]:
+    """The runs of digits of a text: what a copied quote must keep of its numbers (5.2.11: 5, 2, 11)."""
+    return set(_NUMBER.findall(text))
 
 
 def narrow(
@@ -179,36 +161,24 @@ def narrow(
 ) -> tuple[int, int]:
     """The offsets (relative to the chunk) of the sentences that best support ``claim``.
 
-    ``preferred`` are spans already known to support it (facts located verbatim); otherwise the
-    window of up to ``window`` consecutive units covering most of the claim's terms (numbers
-    count double) wins, each extra unit costing a little.
+    The window of up to ``window`` consecutive units (twice as many lines of code) covering most of
+    the claim's terms (numbers count double) wins, each extra sentence costing a little
+    (``agents.evidence.sentences.best_window``, with no share required); or, where ``preferred``
+    spans are known to support it (facts located verbatim), the one of them covering most. The whole
+    chunk where nothing holds any of its terms.
     """
-    weights = {t: (2.0 if t.isdigit() else 1.0) for t in tokenize(claim)}
-    total = sum(weights.values())
-    candidates: list[tuple[tuple[int, int], int]] = [(span, 1) for span in preferred or []]
-    if not candidates:
-        units = _units(chunk, code)
-        size = window * 2 if code else window
-        for i in range(len(units)):
-            for j in range(i, min(i + size, len(units))):
-                candidates.append(((units[i][0], units[j][1]), j - i + 1))
-    if not total or not candidates:
-        return 0, len(chunk.text)
-
-    def score(candidate: tuple[tuple[int, int], int]) -> tuple[float, int]:
-        (start, end), count = candidate
-        terms = set(tokenize(chunk.text[start:end]))
-        covered = sum(w for t, w in weights.items() if t in terms) / total
-        return covered - _EXTRA_UNIT * (count - 1) * (0 if code else 1), -(end - start)
-
-    best = max(candidates, key=score)
-    if score(best)[0] <= 0:
-        return 0, len(chunk.text)
-    return best[0]
-
-
-GROUNDED = 0.75  # the share of a paraphrase's own terms (beyond the question's) its source must hold
-GROUNDED_ALL = 0.5  # and the share of all its terms
+    size = 2 * window if code else window
+    found = best_window(
+        claim,
+        chunk.text,
+        preferred or _units(chunk, code),
+        size=1 if preferred else size,
+        grounded=0.0,
+        grounded_all=0.0,
+        extra=0.0 if code else EXTRA,
+        tight=True,
+    )
+    return (found.start, found.end) if found else (0, len(chunk.text))
 
 
 def ground(
@@ -220,31 +190,14 @@ def ground(
     A paraphrase often restates the question's words around the fact ("FASTA uses BLOSUM50 by
     default" for "which matrix does FASTA use by default?"), so what must be in the source is what
     the claim adds to the question: at least ``GROUNDED`` of those terms (numbers count double),
-    ``GROUNDED_ALL`` of all its terms, and every number it states, within two consecutive
-    sentences (four lines of code).
+    ``GROUNDED_ALL`` of all its terms, and every run of digits it states, within two consecutive
+    sentences (four lines of code) (``agents.evidence.sentences.best_window``).
     None when no window does (an invention)."""
-    terms = {t: (2.0 if t.isdigit() else 1.0) for t in tokenize(claim)}
-    asked = set(tokenize(question))
-    own = {t: w for t, w in terms.items() if t not in asked} or terms
-    numbers = set(_NUMBER.findall(claim))
-    units = _units(chunk, code)
-    size = 4 if code else 2
-    best: tuple[float, float, int] | None = None
-    where = (0, 0)
-    for i in range(len(units)):
-        for j in range(i, min(i + size, len(units))):
-            start, end = units[i][0], units[j][1]
-            held = set(tokenize(chunk.text[start:end]))
-            own_share = sum(w for t, w in own.items() if t in held) / sum(own.values())
-            all_share = sum(w for t, w in terms.items() if t in held) / sum(terms.values())
-            if own_share < GROUNDED or all_share < GROUNDED_ALL:
-                continue
-            if not numbers <= set(_NUMBER.findall(chunk.text[start:end])):
-                continue
-            key = (own_share, all_share - _EXTRA_UNIT * (j - i), -(end - start))  # quotes stay tight
-            if best is None or key > best:
-                best, where = key, (start, end)
-    return (where, (best[0], best[1])) if best else None
+    spans = _units(chunk, code)
+    found = best_window(claim, chunk.text, spans, size=4 if code else 2, question=question, numbers=_digits)
+    if found is None:
+        return None
+    return (found.start, found.end), (found.own, found.all - EXTRA * (found.units - 1))
 
 
 def cite(

@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agents.evidence.sentences import units
 from retrieval.lexical import tokenize
 
-BOUNDARY = re.compile(r"(?<=[.!?;])[\"')\]]*\s+|\n\s*\n|\n(?=\s*[●•*-] )|(?=●)")
-"""Where a sentence ends: after . ! ? ; (and a closing quote or bracket), at a blank line, before a
-bullet."""
 _NUMBER_WORDS = {
     w: str(i)
     for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
@@ -124,10 +122,14 @@ class Mismatch:
 
 
 def _closest(claim: str, text: str) -> str:
-    """The sentence (line, in code) of ``text`` that shares most terms with ``claim``."""
-    units = [u for u in re.split(BOUNDARY, text) if u and u.strip()] or [text]
+    """The sentence of ``text`` (``agents.evidence.sentences.units``) that shares most terms with
+    ``claim``."""
     terms = set(tokenize(claim))
-    return max(units, key=lambda unit: len(terms & set(tokenize(unit))))
+    return max(_sentences(text) or [text], key=lambda unit: len(terms & set(tokenize(unit))))
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in units(text)]
 
 
 BOUND = 0.5  # a fact's sentence must share this share of the claim's words that the closest one shares
@@ -139,7 +141,7 @@ def _unbound(claim: str, evidence: str, facts: list[tuple[str, str]]) -> list[Mi
     sentence closest to the claim, or in a sentence next to that one sharing some ("The default is
     +5/-4."). "Requires CUPS 1.1.9 or higher. We recommend use of 1.1.15" does not bind 1.1.15 to
     "requires"."""
-    sentences = [u for u in re.split(BOUNDARY, evidence) if u and u.strip()]
+    sentences = _sentences(evidence)
     if len(sentences) < 2:
         return []
     words = {t for t in tokenize(claim) if not t.isdigit()}
