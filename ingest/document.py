@@ -10,11 +10,10 @@ import bisect
 import functools
 import hashlib
 from dataclasses import dataclass, field
-from typing import Literal
 
 from ingest.lines import line_of, line_starts
 
-Kind = Literal["pdf", "code", "text", "docx", "html", "epub"]
+Kind = str  # the format that read the file: a key of ingest.formats.FORMATS ("pdf", "code", ...)
 
 
 @dataclass(frozen=True)

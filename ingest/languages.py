@@ -1,11 +1,9 @@
-"""Which files are code, text, PDF, Word, web pages or e-books, and in which language.
-
-The table of extensions lives here so the folder walk, the loaders and the UI agree.
+"""Which language a source or text file is in, by its name: the tables the code and text formats
+of ``ingest/formats.py`` read. Which kind a file is (PDF, Word, code, ...) is that registry's
+answer (``ingest.formats.classify``), not this module's.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 # Languages whose definitions longqa chunks with tree-sitter (see ingest/code.py).
 GRAMMAR_LANGUAGES = {
@@ -100,32 +98,12 @@ CODE_FILENAMES = {
     "build": "bazel",
 }
 
+# Flavours of text: how their headings are found (ingest/text.py).
 TEXT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".rst": "rst", ".txt": "plain"}
 
-# Documents whose text is extracted by a loader of their own (ingest/word.py, webpage.py, epub.py).
+# The folder walk (ingest/walk.py) and uploads (app/services/uploads.py) still read these two from
+# here, not from the registry: tests/ingest/test_registry.py pins them equal to ingest.formats.
+# Suffixes of the formats with no languages of their own, but PDF's (Word, web pages, e-books).
 DOCUMENT_SUFFIXES = {".docx": "docx", ".html": "html", ".htm": "html", ".xhtml": "html", ".epub": "epub"}
-
-# Documents stored as binary packages: their loaders read them; their bytes are never sniffed as text.
+# Suffixes of binary formats (ingest.formats.binary_suffixes()): their bytes are never sniffed as text.
 BINARY_DOCUMENTS = {".pdf", ".docx", ".epub"}
-
-
-def classify(path: Path) -> tuple[str, str | None]:
-    """(kind, language) for a path by its name: 'pdf', 'code', 'text', 'docx', 'html' or 'epub'.
-
-    Unknown names count as text; the folder walk's content sniffing weeds out binaries.
-    """
-    suffix = path.suffix.lower()
-    name = path.name.lower()
-    if suffix == ".pdf":
-        return "pdf", None
-    if suffix in DOCUMENT_SUFFIXES:
-        return DOCUMENT_SUFFIXES[suffix], None
-    if suffix in GRAMMAR_LANGUAGES:
-        return "code", GRAMMAR_LANGUAGES[suffix]
-    if suffix in OTHER_CODE:
-        return "code", OTHER_CODE[suffix]
-    if name in CODE_FILENAMES:
-        return "code", CODE_FILENAMES[name]
-    if suffix in TEXT_SUFFIXES:
-        return "text", TEXT_SUFFIXES[suffix]
-    return "text", "plain"

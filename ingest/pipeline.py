@@ -1,4 +1,5 @@
-"""From a found file to its Document and Chunks: the one dispatch over kinds.
+"""From a found file to its Document and Chunks: the format the registry (``ingest/formats.py``)
+finds for it reads it and cuts it; this module spells out no format of its own.
 
 ``read_file`` never raises for a bad file's content: the caller gets a ``LoadError`` whose
 message names the file and the reason, and carries on with the rest of the folder.
@@ -6,30 +7,16 @@ message names the file and the reason, and carries on with the rest of the folde
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from core.files import sha256_bytes
 from ingest.chunking import ChunkSettings
-from ingest.code import chunk_code
 from ingest.document import Chunk, Document
-from ingest.epub import load_epub
 from ingest.errors import LoadError
-from ingest.languages import classify
+from ingest.formats import format_of, identify
+from ingest.loader import Reading
 from ingest.ocr import OcrMode
-from ingest.pdf import PageProgress, chunk_pdf, load_pdf
-from ingest.text import chunk_text, sections
-from ingest.textfile import decode
-from ingest.webpage import load_html
-from ingest.word import load_docx
-
-# Loaders of documents whose text is extracted from a structure (headings, paragraphs, tables).
-_EXTRACTED: dict[str, Callable[[Path, str, bytes], Document]] = {
-    "docx": load_docx,
-    "html": load_html,
-    "epub": load_epub,
-}
+from ingest.pdf import PageProgress
 
 
 @dataclass(frozen=True)
@@ -53,35 +40,13 @@ def load_document(
         data = path.read_bytes() if data is None else data
     except OSError as exc:
         raise LoadError(rel, f"cannot read: {exc.strerror or exc}") from exc
-    kind, language = classify(path)
-    if kind == "pdf" or data.startswith(b"%PDF-"):
-        return load_pdf(path, rel, data, ocr, progress)
-    if kind in _EXTRACTED:
-        return _EXTRACTED[kind](path, rel, data)
-    text, _encoding = decode(data, rel)
-    if not text.strip():
-        raise LoadError(rel, "no text (file is blank)")
-    mtime = path.stat().st_mtime if path.exists() else 0.0
-    flavour = language if kind == "text" else None
-    return Document(
-        doc_id=sha256_bytes(data),
-        path=rel,
-        kind="code" if kind == "code" else "text",
-        text=text,
-        language=language,
-        mtime=mtime,
-        sections=tuple(sections(text, flavour)) if kind == "text" else (),
-    )
+    kind, language = identify(path, data)
+    return format_of(kind).load(path, rel, data, Reading(language, ocr, progress))
 
 
 def chunk_document(doc: Document, settings: ChunkSettings) -> list[Chunk]:
     """Chunks with exact spans, cut the way the document's kind calls for; no span twice."""
-    if doc.kind == "pdf":
-        chunks = chunk_pdf(doc, settings)
-    elif doc.kind == "code":
-        chunks = chunk_code(doc, settings)
-    else:
-        chunks = chunk_text(doc, settings)
+    chunks = format_of(doc.kind).chunk(doc, settings)
     return distinct_spans(chunks)
 
 

@@ -11,7 +11,8 @@ import streamlit as st
 from app.services import assistant, intake
 from app.services.collections import Collection, Collections
 from app.services.jobs import Job
-from app.services.uploads import MB
+from app.services.uploads import MB, Limits
+from ingest.formats import FORMATS
 from ui import markup, polling, settings_panel, state
 from ui.feedback import error_line
 
@@ -50,21 +51,32 @@ def _start(collection: Collection, what: str, work: Callable[[Job[intake.Added]]
     st.rerun()
 
 
+def upload_label() -> str:
+    """The upload widget's label: every format longqa reads (``ingest.formats``), or a zip."""
+    return ", ".join(fmt.label for fmt in FORMATS.values()) + " or a .zip of a codebase"
+
+
+def upload_help(limits: Limits) -> str:
+    """The upload widget's help: the formats, each as its format describes itself, and the caps."""
+    formats = "; ".join(fmt.upload for fmt in FORMATS.values())
+    return (
+        f"{formats}; or a .zip of a codebase, unpacked into a folder of its own. "
+        f"Up to {limits.file_bytes // MB} MB a document; a zip up to {limits.zip_bytes // MB} MB that "
+        f"unpacks to at most {limits.unzipped_bytes // MB} MB."
+    )
+
+
 def _upload_tab(collection: Collection, busy: bool) -> None:
     if collection.files is None:
         st.caption("This index was opened from a folder: add documents to it with a folder path.")
         return
     limits = intake.upload_limits(settings_panel.current())
     files = st.file_uploader(
-        "PDFs, Word files, web pages, e-books, source files or a .zip of a codebase",
+        upload_label(),
         accept_multiple_files=True,
         key=state.uploader_key(),
         max_upload_size=limits.zip_bytes // MB,
-        help="PDFs; Word documents (.docx), web pages (.html) and e-books (.epub); source code (Python, "
-        "JavaScript, TypeScript, Go, Rust, Java, C, C++ and many more); Markdown, reStructuredText and "
-        "text; or a .zip of a codebase, unpacked into a folder of its own. "
-        f"Up to {limits.file_bytes // MB} MB a document; a zip up to {limits.zip_bytes // MB} MB that "
-        f"unpacks to at most {limits.unzipped_bytes // MB} MB.",
+        help=upload_help(limits),
     )
     if st.button("Add to collection", type="primary", disabled=busy or not files, key="add-uploads"):
         uploads = [(f.name, f.getvalue()) for f in files or []]

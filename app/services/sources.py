@@ -8,7 +8,8 @@ that is not PDFium's (a page read by OCR, a table written as rows) is highlighte
 stored with it in the index: the OCR'd words, the table's rows. When
 the original file is gone or has changed since it was ingested, the page's extracted text is shown
 instead, with the span marked. Code and text are shown from the index's copy of the file, whose
-line numbers are the file's. This module never touches Streamlit.
+line numbers are the file's; Word files, web pages and e-books from the text read from them, under
+their format's note (``ingest.formats``). This module never touches Streamlit.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PIL import Image, ImageDraw
 from core.errors import LongqaError
 from core.files import sha256_bytes
 from ingest.document import Document, Span, TextBox
+from ingest.formats import format_of
 from ingest.lines import line_of, line_starts
 from ingest.pdf import normalize_page_text, page_raw_text, source_map
 from retrieval.store import Index
@@ -234,13 +236,6 @@ def text_view(
 
 
 # ----------------------------------------------------------------- a citation's source
-_EXTRACTED = {  # kinds shown as the text read from them, which is what their spans count lines of
-    "docx": "The text read from this Word document (headings marked with #, tables as rows).",
-    "html": "The text read from this web page's main content (headings marked with #, tables as rows).",
-    "epub": "The text read from this e-book's chapters (headings marked with #, tables as rows).",
-}
-
-
 def _original(source: str, document: Document) -> tuple[bytes | None, str]:
     """The original file's bytes if it is still there and unchanged, else None and why not."""
     path = Path(source)
@@ -265,7 +260,7 @@ def show(index_folder: Path, spans: Sequence[Span], whole: bool = False, scale: 
         text_boxes = index.text_boxes(path, page) if document.kind == "pdf" else []
     ranges = [(s.char_start, s.char_end) for s in spans if s.path == path]
     if document.kind != "pdf":
-        note = _EXTRACTED.get(document.kind, "")
+        note = format_of(document.kind).note  # formats shown as the text read from them say so
         return text_view(document.text, ranges, path, document.language, whole=whole, note=note)
     base = document.page_starts[page - 1]
     on_page = [(a - base, b - base) for a, b in ranges if document.page_of(a) == page]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from ingest.chunking import ChunkSettings
 from ingest.code import chunk_code
 from ingest.document import Chunk, Document
 from ingest.errors import SkipFile
+from ingest.formats import FORMATS
 from ingest.pipeline import chunk_document, load_document, read_file
 from ingest.tokens import count_tokens
 from tests.conftest import FIXTURES
@@ -203,7 +205,8 @@ def test_repeated_spans_never_leave_chunk_document(monkeypatch: pytest.MonkeyPat
     doc = code_document("def f():\n    return 1\n\n\ndef g():\n    return 2\n", "python", "m.py")
     real = chunk_code(doc, ChunkSettings())
     assert len(real) == 2
-    monkeypatch.setattr("ingest.pipeline.chunk_code", lambda d, s: [real[0], real[0], real[1], real[0]])
+    repeating = dataclasses.replace(FORMATS["code"], chunk=lambda d, s: [real[0], real[0], real[1], real[0]])
+    monkeypatch.setitem(FORMATS, "code", repeating)
     chunks = chunk_document(doc, ChunkSettings())
     assert [c.chunk_id for c in chunks] == [real[0].chunk_id, real[1].chunk_id]
     assert [c.ordinal for c in chunks] == [0, 1]
