@@ -9,10 +9,10 @@ name no format claims is read as plain text (the folder walk's content sniffing 
 binaries). This module reads no file; the table is its only state.
 
 To add a file format: write its loader in ``ingest/<name>.py`` (the shape is in
-``ingest/loader.py``) and add one line to ``FORMATS``. Until the folder walk and uploads ask this
-table too, a binary format's suffix also goes into ``BINARY_DOCUMENTS`` of ``ingest/languages.py``
-(and a suffix with no language into ``DOCUMENT_SUFFIXES``); ``tests/ingest/test_registry.py``
-fails with the missing suffix when one is left out.
+``ingest/loader.py``) and add one line to ``FORMATS``. The folder walk (``ingest/walk.py``) and
+uploads (``app/services/uploads.py``) ask this table too: which suffixes are binary formats whose
+bytes only their loaders judge, which bytes mark a format whatever the name, which names are
+claimed at all.
 """
 
 from __future__ import annotations
@@ -115,13 +115,21 @@ def classify(path: Path) -> tuple[str, str | None]:
     return UNCLAIMED
 
 
+def claimed(path: Path) -> bool:
+    """Whether some format claims the name (its suffix, or the whole name such as ``Makefile``)."""
+    name, suffix = path.name.lower(), path.suffix.lower()
+    return any(name in fmt.names or suffix in fmt.suffixes for fmt in FORMATS.values())
+
+
+def marked(data: bytes) -> str | None:
+    """The kind whose first bytes ``data`` starts with (``%PDF-``: a PDF whatever its name)."""
+    return next((kind for kind, fmt in FORMATS.items() if fmt.magic and data.startswith(fmt.magic)), None)
+
+
 def identify(path: Path, data: bytes) -> tuple[str, str | None]:
-    """(kind, language) of a file: the format its first bytes mark (a PDF whatever its name),
-    else the one its name says."""
-    for kind, fmt in FORMATS.items():
-        if fmt.magic and data.startswith(fmt.magic):
-            return kind, None
-    return classify(path)
+    """(kind, language) of a file: the format its first bytes mark, else the one its name says."""
+    kind = marked(data)
+    return (kind, None) if kind is not None else classify(path)
 
 
 def format_of(kind: str) -> Format:

@@ -103,7 +103,3 @@ TEXT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".rst": "rst", ".tx
 
 # The folder walk (ingest/walk.py) and uploads (app/services/uploads.py) still read these two from
 # here, not from the registry: tests/ingest/test_registry.py pins them equal to ingest.formats.
-# Suffixes of the formats with no languages of their own, but PDF's (Word, web pages, e-books).
-DOCUMENT_SUFFIXES = {".docx": "docx", ".html": "html", ".htm": "html", ".xhtml": "html", ".epub": "epub"}
-# Suffixes of binary formats (ingest.formats.binary_suffixes()): their bytes are never sniffed as text.
-BINARY_DOCUMENTS = {".pdf", ".docx", ".epub"}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pathspec
 
-from ingest.languages import BINARY_DOCUMENTS
+from ingest.formats import binary_suffixes, marked
 from ingest.textfile import looks_binary
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -207,7 +207,7 @@ def _check_file(
             head = handle.read(8192)
     except OSError as exc:
         return Skipped(rel, f"cannot read: {exc.strerror or exc}")
-    if not head.startswith(b"%PDF-") and suffix not in BINARY_DOCUMENTS and looks_binary(head):
+    if suffix not in binary_suffixes() and marked(head) is None and looks_binary(head):
         return Skipped(rel, "binary content")
     return Found(path, rel, root, stat.st_size)
 

@@ -39,14 +39,7 @@ from pathlib import Path, PurePosixPath
 
 from core.errors import LongqaError
 from core.files import atomic_folder, atomic_write, remove_stale
-from ingest.languages import (
-    BINARY_DOCUMENTS,
-    CODE_FILENAMES,
-    DOCUMENT_SUFFIXES,
-    GRAMMAR_LANGUAGES,
-    OTHER_CODE,
-    TEXT_SUFFIXES,
-)
+from ingest.formats import FORMATS, binary_suffixes, claimed, marked
 from ingest.textfile import looks_binary
 
 MB = 1024 * 1024
@@ -170,15 +163,18 @@ def check_document(name: str, data: bytes, limits: Limits) -> None:
             f"{name}: {_size(len(data))} is over the {_size(limits.file_bytes)} limit for one document"
         )
     suffix = PurePosixPath(name).suffix.lower()
-    if suffix in BINARY_DOCUMENTS or data.startswith(b"%PDF-"):
+    if suffix in binary_suffixes() or marked(data) is not None:
         return  # a damaged PDF, Word file or e-book is reported by the ingest, with the reason
     if looks_binary(data):
-        known = suffix in GRAMMAR_LANGUAGES or suffix in OTHER_CODE or suffix in TEXT_SUFFIXES
-        if known or suffix in DOCUMENT_SUFFIXES or name.lower() in CODE_FILENAMES:
+        if claimed(Path(PurePosixPath(name).name)):
             raise UploadError(f"{name}: binary content where text was expected")
         what = f"{suffix} files are binary" if suffix else "binary content"
-        hint = "upload PDFs, Word files, web pages, e-books, source code or text, or a .zip of a codebase"
-        raise UploadError(f"{name}: unsupported file type ({what}): {hint}")
+        raise UploadError(f"{name}: unsupported file type ({what}): upload {_readable()}")
+
+
+def _readable() -> str:
+    """What can be uploaded, in the formats' own words: "PDFs, Word files, …, or a .zip of a codebase"."""
+    return ", ".join(fmt.label for fmt in FORMATS.values()) + ", or a .zip of a codebase"
 
 
 def _same_file(path: Path, data: bytes) -> bool:

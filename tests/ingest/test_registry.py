@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from app.services.sources import TextView, show
-from app.services.uploads import Limits
+from app.services.uploads import Limits, UploadError, check_document
 from core.files import sha256_bytes
 from ingest.chunking import ChunkSettings
 from ingest.document import Document
 from ingest.errors import LoadError
-from ingest.formats import FORMATS, UNCLAIMED, Format, binary_suffixes, classify, identify
-from ingest.languages import BINARY_DOCUMENTS, DOCUMENT_SUFFIXES
+from ingest.formats import FORMATS, UNCLAIMED, Format, classify, identify
 from ingest.loader import Reading
 from ingest.pipeline import chunk_document, load_document, read_file
+from ingest.walk import Found, walk
 from retrieval.indexer import ingest
 from retrieval.store import Index
 from tests.conftest import EXAMPLES, FIXTURES, HashEmbedder
@@ -87,18 +87,29 @@ def test_each_format_reads_files_into_documents_of_its_own_kind(tmp_path: Path) 
         assert_round_trip(document, chunks)
 
 
-def test_the_walk_and_uploads_suffix_sets_agree_with_the_registry() -> None:
-    """ingest/walk.py and app/services/uploads.py still import these two from ingest/languages.py."""
-    assert binary_suffixes() - BINARY_DOCUMENTS == set(), "add them to BINARY_DOCUMENTS"
-    assert binary_suffixes() == BINARY_DOCUMENTS
-    no_language = {
-        suffix: kind
-        for kind, fmt in FORMATS.items()
-        if not fmt.magic
-        for suffix, language in fmt.suffixes.items()
-        if language is None
-    }
-    assert no_language == DOCUMENT_SUFFIXES
+def test_a_binary_format_added_in_one_line_is_walked_and_uploaded_not_sniffed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk and uploads ask the registry which bytes only a loader judges: binary content under a
+    binary format's suffix, or starting with a format's magic bytes, is neither skipped nor refused."""
+    blob = Format({".blob": None}, load_tiny, "blobs", "blobs (.blob)", binary=True)
+    marked_fmt = Format({".mark": None}, load_tiny, "marked", "marked files", magic=b"MARK1")
+    binary = bytes(range(256)) * 8
+    (tmp_path / "a.blob").write_bytes(binary)
+    (tmp_path / "b.any").write_bytes(b"MARK1" + binary)
+    (tmp_path / "c.zzz").write_bytes(binary)
+    limits = Limits()
+    with pytest.raises(UploadError, match=r"^a\.blob: unsupported file type \(\.blob files are binary\)"):
+        check_document("a.blob", binary, limits)
+    assert {f.rel for f in walk([tmp_path]) if isinstance(f, Found)} == set()
+    monkeypatch.setitem(FORMATS, "blob", blob)
+    monkeypatch.setitem(FORMATS, "mark", marked_fmt)
+    found = {f.rel for f in walk([tmp_path]) if isinstance(f, Found)}
+    assert found == {"a.blob", "b.any"}  # c.zzz: binary content no format claims
+    check_document("a.blob", binary, limits)
+    check_document("b.any", b"MARK1" + binary, limits)
+    with pytest.raises(UploadError, match=r"upload PDFs, .*blobs, marked, or a \.zip of a codebase$"):
+        check_document("c.zzz", binary, limits)
 
 
 def test_the_upload_widget_offers_every_format_as_it_describes_itself() -> None:
