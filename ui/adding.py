@@ -30,7 +30,7 @@ READ_AHEAD_HELP = (
 
 def _start(collection: Collection, what: str, work: Callable[[Job[intake.Added]], intake.Added]) -> None:
     if st.session_state.get(READ_AHEAD_KEY):
-        settings, model = settings_panel.current(), state.backend_override()
+        settings = settings_panel.current()
         add = work
 
         def work(job: Job[intake.Added]) -> intake.Added:
@@ -41,7 +41,6 @@ def _start(collection: Collection, what: str, work: Callable[[Job[intake.Added]]
                 settings,
                 collection,
                 progress=lambda n, total, part: job.progress("warm", n, total, part),
-                model=model,
             )
             return dataclasses.replace(added, read_ahead=done)
 

@@ -63,12 +63,9 @@ def _streaming(asking: state.Asking) -> None:
 def _ask(collection: Collection, question: str) -> None:
     state.chat(collection.name).append(state.Message("user", question))
     settings = settings_panel.current()
-    model = state.backend_override()
 
     def work(job: Job[assistant.Answer]) -> assistant.Answer:
-        return assistant.ask(
-            settings, collection, question, on_token=job.token, on_status=job.status, model=model
-        )
+        return assistant.ask(settings, collection, question, on_token=job.token, on_status=job.status)
 
     how = settings_panel.summary()
     job = Job(work, label="ask", abandon_after=ABANDON_AFTER)

@@ -70,12 +70,11 @@ def _start(folder: Path) -> None:
     strategies = list(st.session_state[_STRATEGIES_KEY]) or None
     limit = int(st.session_state[_LIMIT_KEY]) or None
     settings = settings_panel.current()
-    model = state.backend_override()
     out = folder / dataset.stem
 
     def work(job: Job[Path]) -> Path:
         return reports.run_evaluation(
-            settings, dataset, out, strategies=strategies, limit=limit, progress=job.progress, model=model
+            settings, dataset, out, strategies=strategies, limit=limit, progress=job.progress
         )
 
     st.session_state[_JOB_KEY] = Job(work, label="eval")

@@ -17,7 +17,6 @@ from app.services.intake import Added
 from app.services.jobs import Job
 from app.settings import Settings, load_settings
 
-BACKEND_KEY = "longqa.backend"  # a Backend to answer with instead of the settings' (tests set it)
 COLLECTION_KEY = "collection"
 PAGE_KEY = "page"
 MODEL_KEY = "setting.model"
@@ -120,10 +119,6 @@ def notice(kind: Literal["error", "success"], text: str) -> None:
 
 def pop_notice() -> tuple[str, str] | None:
     return st.session_state.pop("notice", None)
-
-
-def backend_override() -> Any:
-    return st.session_state.get(BACKEND_KEY)
 
 
 def current_collection(known: list[Collection]) -> Collection | None:

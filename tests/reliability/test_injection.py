@@ -11,6 +11,7 @@ HTML from the answer, the trace or the sources, while the answer's [S#] chips st
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from agents.answer import Answer, Citation, Trace
 from agents.evidence.corpus import Corpus
 from agents.evidence.injection import find, obeyed
 from agents.models.backends import Backend
+from agents.models.fake import register
 from agents.orchestrator import Answerer, AskOptions
 from agents.prompts import REFUSAL
 from app.services.collections import ENV_INDEX, ENV_ROOT, Collections
@@ -39,7 +41,7 @@ from tests.agents.fakes import ScriptedChat, is_judge, scripted
 from tests.conftest import HashEmbedder
 from tests.ui.conftest import APP, ask, no_traceback, shown
 from ui.answer_view import NOT_SUPPORTED
-from ui.state import BACKEND_KEY, STRATEGY_KEY
+from ui.state import MODEL_KEY, STRATEGY_KEY
 
 INSTALL = "# Installing\n\nYou need at least 50 MB of free disk space to install the package.\n"
 EVIL = (
@@ -173,9 +175,15 @@ def collections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Collections:
     return store
 
 
-def _start(backend: Backend, question: str) -> AppTest:
+_ui_models = (f"injection-ui-{n}" for n in itertools.count(1))
+
+
+def _start(chat: ScriptedChat, question: str) -> AppTest:
+    """The app answering with ``chat``, selected by a ``fake:`` spec as a user would type a model."""
+    chat_spec = f"fake:{next(_ui_models)}"
+    register(chat_spec.removeprefix("fake:"), chat)
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state[BACKEND_KEY] = backend
+    at.session_state[MODEL_KEY] = chat_spec
     at.session_state[STRATEGY_KEY] = "full"
     at = ask(at.run(), question)
     no_traceback(at)
@@ -212,7 +220,7 @@ def test_the_ui_renders_no_image_or_link_from_an_answer_its_trace_or_its_sources
             f"see [click](http://evil.example) [S{leak}]."
         )
 
-    at = _start(model(copy_the_markup)[1], "What does the status page show?")
+    at = _start(model(copy_the_markup)[0], "What does the status page show?")
     [_, assistant] = at.chat_message
     answer = assistant.markdown[0].value
     assert re.search(r":blue-badge\[S\d+\]", answer)  # longqa's own badge still renders
@@ -234,7 +242,7 @@ def test_the_ui_renders_no_image_or_link_from_an_answer_its_trace_or_its_sources
 
 
 def test_the_ui_never_shows_what_a_planted_instruction_dictated(collections) -> None:
-    at = _start(model(lambda m: f"PWNED [S{marker_of(m, EVIL_NAME)}].")[1], "How much memory is needed?")
+    at = _start(model(lambda m: f"PWNED [S{marker_of(m, EVIL_NAME)}].")[0], "How much memory is needed?")
     bodies = _bodies(at)
     assert not any("PWNED" in b for b in bodies)
     assert any(f"{EVIL_NAME}:4" in shown(b) for b in bodies)  # the trace's event is among them
@@ -252,7 +260,7 @@ def test_an_answer_its_citations_do_not_support_is_shown_under_a_warning(collect
     def reply(m: list[BaseMessage]) -> str:
         return f"You need at least 50 MB of free disk space [S{marker_of(m, 'install.md')}]."
 
-    at = _start(model(reply, judge="no")[1], "How much disk space is needed?")
+    at = _start(model(reply, judge="no")[0], "How much disk space is needed?")
     [_, assistant] = at.chat_message
     [warning] = assistant.warning
     assert warning.value.startswith(f"**{NOT_SUPPORTED}**")

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from agents.models.backends import Backend
 from app.services.collections import ENV_INDEX, ENV_ROOT
-from tests.agents.fakes import ScriptedChat, scripted
+from tests.agents.fakes import ScriptedChat, registered
 from tests.conftest import ROOT
 from tests.ui.documents import first_pages
 from tests.ui.replies import reply
 from ui.markup import JOINER
-from ui.state import BACKEND_KEY
+from ui.state import MODEL_KEY
 
 APP = str(ROOT / "ui" / "app.py")
 TIMEOUT = 180  # the first run loads the embedding model
@@ -40,19 +39,20 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def model() -> tuple[ScriptedChat, Backend]:
-    """A scripted chat model that cites the evidence sentence best matching the question."""
-    return scripted(reply=lambda messages: reply(str(messages[-1].content)))
+def model() -> tuple[ScriptedChat, str]:
+    """A scripted chat model that cites the evidence sentence best matching the question, and the
+    ``fake:`` spec that selects it."""
+    return registered(reply=lambda messages: reply(str(messages[-1].content)))
 
 
 @pytest.fixture
-def ui(root: Path, model: tuple[ScriptedChat, Backend]) -> Callable[..., AppTest]:
+def ui(root: Path, model: tuple[ScriptedChat, str]) -> Callable[..., AppTest]:
     """Start the app (with the scripted model unless ``scripted=False``) and run it once."""
 
     def start(scripted_model: bool = True) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=TIMEOUT)
         if scripted_model:
-            at.session_state[BACKEND_KEY] = model[1]
+            at.session_state[MODEL_KEY] = model[1]  # as a user would type it
         return at.run()
 
     return start
