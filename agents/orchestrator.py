@@ -84,7 +84,7 @@ class Answerer:
         if not self.corpus.chunks():
             raise LongqaError("the collection is empty: ingest some documents first")
         trace = Trace()
-        caller = Caller(self.backend, trace)
+        caller = Caller(self.backend, trace, on_status)
         status = on_status or (lambda _: None)
         name = strategy_name(options.strategy)
         if name == StrategyName.AUTO:

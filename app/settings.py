@@ -109,8 +109,14 @@ class Settings(BaseSettings):
     timeout: float = Field(
         180.0,
         gt=0,
-        description="total seconds a model call may take before it is abandoned (servers); "
-        "in-process models get at least 3× their estimated time",
+        description="total seconds a model server's call may take before it is abandoned (at least "
+        "3× its estimated time); in-process models are given up only for no progress",
+    )
+    stall_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="seconds a model call may go without progress (a slice of the prompt read, a "
+        "token written) before it is abandoned",
     )
     concurrency: int = Field(4, ge=1, description="questions in flight at once against a server")
     threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all)")

@@ -108,6 +108,7 @@ def _backend(
     prefix_cache_gb: float,
     kv_cache: str,
     segment_tokens: int | None,
+    stall_timeout: float,
 ) -> Backend:
     return load_backend(
         spec,
@@ -121,6 +122,7 @@ def _backend(
         prefix_cache=prefix_cache(prefix_cache_gb),
         kv_type=kv_cache,
         segment_tokens=segment_tokens,
+        stall_timeout=stall_timeout,
     )
 
 
@@ -149,6 +151,7 @@ def backend(settings: Settings, spec: str | None = None) -> Backend:
         settings.prefix_cache_gb,
         settings.kv_cache,
         settings.segment_tokens,
+        settings.stall_timeout,
     )
 
 

@@ -36,7 +36,8 @@ _PRIORS = {
 _GGUF_PRIOR = Speed(prefill=80, decode=15, slowdown=0.15)
 _SERVER_PRIOR = Speed(prefill=4000, decode=60)
 _ENGINE_PRIOR = Speed(prefill=8000, decode=80)
-DEFAULT_TIMEOUT = 180.0  # seconds a model call may take; long calls get 3× their estimate
+DEFAULT_TIMEOUT = 180.0  # seconds a server's call may take; long calls get 3× their estimate
+DEFAULT_STALL = 120.0  # seconds a call may go without progress (agents.models.watch)
 _PROBE_SECONDS = 30.0  # asking a server what it serves never takes longer than this
 
 
@@ -56,6 +57,10 @@ class Backend:
     description: str = ""
     answer_tokens: int = 512  # the budget kept free for each answer
     timeout: float = DEFAULT_TIMEOUT  # total seconds a call may take (see ``deadline``)
+    stall_timeout: float = DEFAULT_STALL  # seconds a call may go without progress
+    # the chat model takes ``on_progress(done, total)`` and calls it as it reads the prompt: such a
+    # call is given up for silence only, never for its total time (agents.models.watch)
+    reports_progress: bool = False
     # chat-model options that make one call itself give up after N seconds (servers), so an
     # abandoned call does not outlive its deadline by much
     call_timeout: Callable[[float], dict[str, Any]] | None = None
@@ -93,7 +98,8 @@ class Backend:
 
     def deadline(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
         """Seconds one call may take in all, retries included: the timeout, or three times the
-        call's estimated time when that is longer (a CPU model reading a long prompt)."""
+        call's estimated time when that is longer. Applies to backends that do not report their
+        progress (servers); one that does is given up only for silence (``stall_timeout``)."""
         estimate = self.estimate_seconds(prompt_tokens, completion_tokens, cached_tokens)
         return max(self.timeout, 3.0 * estimate)
 
@@ -161,17 +167,21 @@ def load_backend(
     prefix_cache: PrefixCache | None = None,
     kv_type: str = "f16",
     segment_tokens: int | None = None,
+    stall_timeout: float = DEFAULT_STALL,
 ) -> Backend:
     """The backend a spec names; a clear one-line error for a bad spec or an unreachable server.
 
     ``timeout`` is the total seconds one model call may take (``Backend.deadline``);
     ``prefix_cache`` keeps the in-process llama.cpp model's prefix states on disk, with its KV
-    cache stored as ``kv_type``; ``segment_tokens`` caps what one chain-of-agents worker reads."""
+    cache stored as ``kv_type``; ``segment_tokens`` caps what one chain-of-agents worker reads;
+    ``stall_timeout`` is how long a call may go without progress (``agents.models.watch``)."""
     parsed = parse_spec(spec)
     kind, target = parsed.kind, parsed.target
     speeds = speeds or SpeedBook(None)
     if timeout <= 0:
         raise LongqaError(f"the model timeout must be a positive number of seconds, not {timeout}")
+    if stall_timeout <= 0:
+        raise LongqaError(f"the stall timeout must be a positive number of seconds, not {stall_timeout}")
     if kind == "llamacpp":
         backend = _llamacpp(
             spec, target, speeds, context_window, answer_tokens, threads, prefix_cache, kv_type
@@ -183,6 +193,7 @@ def load_backend(
     else:
         backend = _fake(spec, target, speeds, context_window, answer_tokens)
     backend.timeout = timeout
+    backend.stall_timeout = stall_timeout
     backend.segment_tokens = segment_tokens
     return backend
 
@@ -232,6 +243,7 @@ def _llamacpp(
         prefix_options=lambda prefix, tag: {"cache_prefix": prefix, "cache_tag": tag},
         cached_prefix=chat.cached_prefix,
         packaged=target in PACKAGED,
+        reports_progress=True,
     )
 
 

@@ -29,8 +29,10 @@ from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from agents.answer import CallRecord, Trace
 from agents.models.backends import Backend
-from agents.models.facts import CallFacts
+from agents.models.facts import Abandoned, CallFacts, Progress
 from agents.models.repetition import RepetitionCut
+from agents.models.watch import Watch, too_slow
+from agents.models.watch import who as describe
 from agents.prompts import REFUSAL
 from core.errors import LongqaError
 
@@ -45,6 +47,7 @@ _KINDS = {
     "retrieve": "facts",
     "short": "short",
 }
+_KEEP_SECONDS = 60.0  # the most an interrupted call waits for the model to store what it read
 _STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")  # the openai client's, before the server's words
 
 
@@ -61,11 +64,6 @@ class CallResult:
     record: CallRecord
 
 
-def _who(backend: Backend) -> str:
-    where = backend.description or backend.spec
-    return f"model server {where}" if backend.is_server else f"model {where}"
-
-
 def _first_line(text: str, limit: int = 200) -> str:
     line = (text.strip().splitlines() or [""])[0]
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -80,18 +78,10 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def too_slow(backend: Backend, seconds: float, received: int = 0) -> str:
-    """The one line for a call that outlived its deadline."""
-    within = f"{round(seconds, 1):g} s; raise --timeout if it is just slow"
-    if received:
-        return f"{_who(backend)} stopped in the middle of its answer and gave no more within {within}"
-    return f"{_who(backend)} gave no answer within {within}"
-
-
 def _describe_failure(exc: Exception, backend: Backend, seconds: float) -> str:
     from agents.models.openai_compat import failures
 
-    who = _who(backend)
+    who = describe(backend)
     chain = list(_causes(exc))
     kinds = failures()
     text = _first_line(str(exc) or type(exc).__name__)
@@ -147,9 +137,12 @@ def _read(
 class Caller:
     """Makes the calls of one answer against one backend, into one trace."""
 
-    def __init__(self, backend: Backend, trace: Trace) -> None:
+    def __init__(
+        self, backend: Backend, trace: Trace, on_status: Callable[[str], None] | None = None
+    ) -> None:
         self.backend = backend
         self.trace = trace
+        self.on_status = on_status  # where a long read says how far it is
 
     @property
     def prompt_budget(self) -> int:
@@ -268,10 +261,20 @@ class Caller:
         self, messages: list[BaseMessage], deadline: float, started: float, **options: Any
     ) -> Generator[AIMessageChunk, None, None]:
         """The model's chunks as they come, read on a worker thread; a LongqaError naming the
-        model when the stream fails or is not over ``deadline`` seconds after ``started``."""
+        model when the stream fails or a limit of ``agents.models.watch`` runs out: the total
+        ``deadline`` after ``started`` (servers), or the backend's no-progress limit."""
         pieces: queue.Queue[Any] = queue.Queue()
         abandoned = threading.Event()
         context = contextvars.copy_context()  # langchain's callbacks and tracing live in context vars
+        watch = Watch(self.backend, deadline, started, self.on_status)
+        if self.backend.reports_progress:
+
+            def report(done: int, total: int) -> None:  # on the worker thread, between two slices
+                if abandoned.is_set():
+                    raise Abandoned
+                pieces.put(Progress(done, total))
+
+            options = {**options, "on_progress": report}
 
         def stream() -> Iterator[AIMessageChunk]:
             return self.backend.chat.stream(messages, **options)
@@ -280,15 +283,17 @@ class Caller:
             target=context.run, args=(_read, stream, pieces, abandoned), name="longqa-model-call", daemon=True
         )
         worker.start()
-        received = 0
         try:
             while True:
-                left = started + deadline - time.perf_counter()
+                left, limit = watch.left()
                 try:
                     item = pieces.get(timeout=max(left, 0.0)) if left > 0 else pieces.get_nowait()
                 except queue.Empty:
-                    log.debug("model call abandoned after %.1f s (%d chunks)", deadline, received)
-                    raise LongqaError(too_slow(self.backend, deadline, received)) from None
+                    log.debug("model call abandoned (%s limit, %d chunks)", limit, watch.received)
+                    raise LongqaError(watch.expired(limit)) from None
+                if isinstance(item, Progress):
+                    watch.progress(item)
+                    continue
                 if isinstance(item, _End):
                     if item.error is None:
                         return
@@ -298,10 +303,17 @@ class Caller:
                         raise item.error
                     log.debug("model call failed", exc_info=item.error)
                     raise LongqaError(_describe_failure(item.error, self.backend, deadline)) from item.error
-                received += 1
+                watch.chunk()
                 yield item
+        except KeyboardInterrupt:
+            abandoned.set()
+            if self.backend.reports_progress and worker.is_alive():
+                if self.on_status is not None:
+                    self.on_status("interrupted: keeping what the model has read of the prompt")
+                worker.join(_KEEP_SECONDS)  # it stops at its next slice and stores what it read
+            raise
         finally:
-            abandoned.set()  # the worker stops at its next chunk (if it ever comes)
+            abandoned.set()  # the worker stops at its next chunk or slice (if it ever comes)
 
 
 class HoldRefusal:

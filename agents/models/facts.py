@@ -3,7 +3,9 @@
 A backend is a langchain-core chat model, so what it measured travels in its chunks'
 ``response_metadata`` and ``usage_metadata``; this module is the one place that names those keys
 (``TIMING``, ``PREFIX``, ``LOGPROBS``), how a backend writes them (``timing``, ``Lookup.as_dict``)
-and how a call reads them back into ``CallFacts``, typed. A backend that reports nothing (a
+and how a call reads them back into ``CallFacts``, typed. A backend that reads long prompts
+reports how far it is as it goes (``Backend.reports_progress``: it takes ``on_progress(done,
+total)``, which raises ``Abandoned`` once nobody waits). A backend that reports nothing (a
 hosted server, any LangChain model) gives facts that are all empty, and the call measures itself.
 """
 
@@ -18,6 +20,19 @@ TIMING = "timing"  # {"first_token_seconds": s, "seconds": s}: timed inside the 
 PREFIX = "prefix"  # ``Lookup.as_dict()``: where the prompt's question-independent prefix came from
 LOGPROBS = "logprobs"  # OpenAI's shape: {"content": [{"top_logprobs": [{"token", "logprob"}, …]}, …]}
 _LOOKUP_FIELDS = {f.name for f in fields(Lookup)}
+
+
+class Abandoned(Exception):
+    """Raised inside a backend's progress report (``on_progress``) once the caller stopped
+    waiting: the backend stops reading there, and keeps what it read where it can."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Prompt tokens read so far, of how many (those already in the window count as read)."""
+
+    done: int
+    total: int
 
 
 def timing(first_token_seconds: float | None, seconds: float) -> dict[str, float]:

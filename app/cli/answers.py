@@ -29,6 +29,7 @@ from app.cli.options import (
     ModelOption,
     NoVerifyOption,
     PreferOption,
+    StallOption,
     StrategyOption,
     TimeoutOption,
     WindowOption,
@@ -47,6 +48,7 @@ def ask(
     judge: JudgeOption = None,
     context_window: WindowOption = None,
     timeout: TimeoutOption = None,
+    stall_timeout: StallOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Remove sentences no citation supports.")] = False,
     no_verify: NoVerifyOption = False,
     as_json: JsonOption = False,
@@ -62,6 +64,7 @@ def ask(
         judge=judge,
         context_window=context_window,
         timeout=timeout,
+        stall_timeout=stall_timeout,
         strict=strict or None,
         verify=False if no_verify else None,
     )
@@ -90,13 +93,16 @@ def warm(
     model: ModelOption = None,
     context_window: WindowOption = None,
     timeout: TimeoutOption = None,
+    stall_timeout: StallOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Read a collection ahead of time: store what the model reads of the whole collection and of
     each chain-of-agents segment, so that even the first question reads only itself. Resumable."""
     from agents.reading.warm import warm as warm_collection
 
-    settings = load_settings(model=model, context_window=context_window, timeout=timeout)
+    settings = load_settings(
+        model=model, context_window=context_window, timeout=timeout, stall_timeout=stall_timeout
+    )
     with wiring.open_index(settings, index or settings.index) as opened:
         answerer = wiring.answerer(settings, opened)
         with warm_progress(enabled=not as_json and err.is_terminal) as progress:
@@ -131,6 +137,7 @@ def batch(
     judge: JudgeOption = None,
     context_window: WindowOption = None,
     timeout: TimeoutOption = None,
+    stall_timeout: StallOption = None,
     no_verify: NoVerifyOption = False,
 ) -> None:
     """Answer every question of a file; resumable, one JSON line per answer as soon as it is done."""
@@ -141,6 +148,7 @@ def batch(
         judge=judge,
         context_window=context_window,
         timeout=timeout,
+        stall_timeout=stall_timeout,
         concurrency=concurrency,
         verify=False if no_verify else None,
     )

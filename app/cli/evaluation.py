@@ -10,7 +10,7 @@ import typer
 from agents.reading.strategies.registry import STRATEGY_CHOICES
 from app import wiring
 from app.cli.console import err, literal, out, print_eval_summary
-from app.cli.options import JudgeOption, ModelOption, PreferOption, TimeoutOption, WindowOption
+from app.cli.options import JudgeOption, ModelOption, PreferOption, StallOption, TimeoutOption, WindowOption
 from app.cli.progress import eval_progress
 from app.settings import Settings, load_settings
 from core.errors import LongqaError
@@ -36,6 +36,7 @@ def evaluate(
     prefer: PreferOption = None,
     context_window: WindowOption = None,
     timeout: TimeoutOption = None,
+    stall_timeout: StallOption = None,
     calibrate_judge: Annotated[
         bool,
         typer.Option(
@@ -59,7 +60,12 @@ def evaluate(
     from app.evaluation.runner import run_evaluation
 
     settings = load_settings(
-        model=model, judge=judge, prefer=prefer, context_window=context_window, timeout=timeout
+        model=model,
+        judge=judge,
+        prefer=prefer,
+        context_window=context_window,
+        timeout=timeout,
+        stall_timeout=stall_timeout,
     )
     if out_dir.exists() and not out_dir.is_dir():
         raise LongqaError(f"--out {out_dir}: is a file; the report needs a folder")

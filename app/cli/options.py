@@ -21,7 +21,11 @@ WindowOption = Annotated[int | None, typer.Option("--context-window", help="Over
 TimeoutOption = Annotated[
     float | None,
     typer.Option(
-        "--timeout", min=1, help="Seconds a model call may take (in-process: at least 3× its estimate)."
+        "--timeout", min=1, help="Seconds a model server's call may take (at least 3× its estimate)."
     ),
+]
+StallOption = Annotated[
+    float | None,
+    typer.Option("--stall-timeout", min=1, help="Seconds a model call may go without progress."),
 ]
 NoVerifyOption = Annotated[bool, typer.Option("--no-verify", help="Do not judge citations.")]

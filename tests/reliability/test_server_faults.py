@@ -200,3 +200,16 @@ def test_a_server_that_never_answers_its_model_list_is_given_up_within_the_timeo
     _assert_one_clear_line(message, url)
     assert f"gave no answer within {TIMEOUT:g} s" in message
     assert seconds < 3 * TIMEOUT
+
+
+def test_a_server_that_goes_silent_mid_stream_is_cut_by_the_no_progress_limit(faulty) -> None:
+    """Once a server streams, the no-progress limit runs between two chunks: a silence longer than
+    it ends the call with its own line, well before the total deadline."""
+    server = faulty("midstream")
+    backend = load_backend(
+        f"openai:{server.url}", timeout=TIMEOUT, stall_timeout=0.5, context_window=4096, answer_tokens=32
+    )
+    message, seconds = _failure(backend)
+    _assert_one_clear_line(message, server.url)
+    assert "made no progress for 0.5 s in the middle of its answer; raise --stall-timeout" in message
+    assert seconds < TIMEOUT
