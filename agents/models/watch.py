@@ -86,7 +86,11 @@ class Watch:
         since, first = self._read_from
         if self.on_status is None or now - self._said < ETA_EVERY or seen.done <= first:
             return
-        rate = (seen.done - first) / max(now - since, 1e-6)
-        eta = (seen.total - seen.done) / rate
+        # the speed model's shape (each token slower the longer the context), scaled to how fast
+        # this call has read so far: a busy machine's pace, not the quiet one
+        speed = self.backend.speed
+        expected = speed.prefill_seconds(seen.done - first, first)
+        pace = (now - since) / expected if expected > 0 else 1.0
+        eta = pace * speed.prefill_seconds(seen.total - seen.done, seen.done)
         self._said = now
         self.on_status(f"reading the prompt: {seen.done:,} of {seen.total:,} tokens, about {eta:.0f} s left")

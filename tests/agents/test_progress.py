@@ -127,3 +127,25 @@ def test_llama_cpp_reports_its_reading_and_an_interrupted_read_is_resumed(tmp_pa
     assert cache.stats().entries == 2  # the whole prefix now, beside its part
     plain = "".join(str(c.content) for c in _chat(None).stream(_messages(), max_tokens=8))
     assert text == plain  # resumed from the kept part, the model reads as if it had read it all
+
+
+def test_the_eta_follows_the_speed_models_shape_at_this_calls_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading slows as the context grows, and a busy machine reads slower than the quiet speeds
+    say: the ETA is the speed model's time for the rest, scaled by how this call has gone so far."""
+    from agents.models.facts import Progress
+    from agents.models.speeds import Speed
+
+    _, backend = throttled([], stall=60.0)
+    backend.prior = Speed(prefill=100, decode=20, slowdown=0.2)  # quiet: 100 tokens/s, slowing
+    clock = [0.0]
+    monkeypatch.setattr(watch.time, "perf_counter", lambda: clock[0])
+    said: list[str] = []
+    seen = watch.Watch(backend, 1.0, 0.0, said.append)
+    speed = backend.speed
+    pace = 2.0  # the machine reads at half its quiet speed
+    for done in range(0, 8001, 1000):
+        clock[0] = pace * speed.prefill_seconds(done, 0)
+        seen.progress(Progress(done, 16000))
+    rest = pace * speed.prefill_seconds(8000, 8000)
+    assert said[-1] == f"reading the prompt: 8,000 of 16,000 tokens, about {rest:.0f} s left"
+    assert rest > clock[0]  # the second half takes longer than the first: the shape
