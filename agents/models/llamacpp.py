@@ -30,14 +30,13 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-from agents.models.facts import LOGPROBS, PREFIX, TIMING, Abandoned, timing
+from agents.models import kv_prefix
+from agents.models.facts import LOGPROBS, PREFIX, TIMING, timing
 from agents.models.prefix_cache import Lookup, PrefixCache
 from core.errors import LongqaError
 from core.files import sha256_file
 
 _MIN_PREFIX = 256  # shorter prefixes are cheaper to recompute than to load
-_SLICE = 512  # prompt tokens read between two progress reports (llama.cpp's batch: no slower)
-_MIN_PARTIAL = 1024  # an interrupted prefix is kept on disk once this much of it was read
 KV_TYPES = {"f16": None, "q8_0": 8}  # GGML_TYPE_Q8_0; a quantised V cache needs flash attention
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "user": "user", "assistant": "assistant"}
@@ -145,87 +144,17 @@ class ChatLlamaCpp(BaseChatModel):
         shared = min(shared, len(prompt) - 1)  # the model must evaluate at least one token itself
         return prompt[:shared] if shared >= _MIN_PREFIX else []
 
-    def _read(self, tokens: list[int], have: int, report: Callable[[int], None]) -> None:
-        """Evaluate ``tokens[have:]`` after the ``have`` already in the window, a slice at a time
-        (each ending on a multiple of ``_SLICE``, where a kept part can be found again), reporting
-        the tokens read after each. ``report`` raises ``Abandoned`` when nobody waits any more."""
-        llama = self.llama
-        llama.n_tokens = have
-        position = have
-        while position < len(tokens):
-            end = min((position // _SLICE + 1) * _SLICE, len(tokens))
-            llama.eval(tokens[position:end])  # drops whatever the window held past ``position`` first
-            position = end
-            report(position)
-
     def _key(self, tokens: list[int]) -> str:
         return PrefixCache.key(self._model_sha256(), self.cache_settings(), tokens)
 
-    def _load_part(self, prefix: list[int]) -> int:
-        """The longest kept part of ``prefix`` (an interrupted read's), loaded; its tokens, or 0."""
-        cache = self.prefix_cache
-        if cache is None:
-            return 0
-        llama = self.llama
-        for size in range((len(prefix) - 1) // _SLICE * _SLICE, _MIN_PARTIAL - 1, -_SLICE):
-            part = prefix[:size]
-            key = self._key(part)
-            if cache.has(key) and cache.load(llama._ctx.ctx, key, part):
-                llama.input_ids[:size] = part
-                llama.n_tokens = size
-                return size
-        return 0
-
-    def _keep_part(self, prefix: list[int], tag: str | None) -> None:
-        """After an interrupted read of ``prefix``: store what was read of it, when that is a whole
-        number of slices worth keeping, so that asking again goes on from there."""
-        llama, cache = self.llama, self.prefix_cache
-        size = llama.n_tokens
-        if cache is None or size < _MIN_PARTIAL or size >= len(prefix) or size % _SLICE:
-            return
-        if llama.longest_token_prefix(llama._input_ids.tolist(), prefix) < size:
-            return
-        llama._ctx.kv_cache_seq_rm(-1, size, -1)
-        cache.store(llama._ctx.ctx, self._key(prefix[:size]), prefix[:size], tag)
+    def _read(self, tokens: list[int], have: int, report: Callable[[int], None]) -> None:
+        kv_prefix.read(self.llama, tokens, have, report)
 
     def _prepare_prefix(
         self, prefix: list[int], tag: str | None, report: Callable[[int], None] = lambda _: None
     ) -> Lookup:
-        """Bring ``prefix`` into the model's KV cache: from memory, from disk (whole, or the part an
-        interrupted read kept), or computed and stored."""
-        llama = self.llama
-        lookup = Lookup(prefix_tokens=len(prefix))
-        have = llama.longest_token_prefix(llama._input_ids.tolist(), prefix) if llama.n_tokens else 0
-        if have == len(prefix):
-            lookup.memory_tokens = have
-            return lookup
-        key = self._key(prefix) if self.prefix_cache else ""
-        started = time.perf_counter()
-        if self.prefix_cache is not None and self.prefix_cache.load(llama._ctx.ctx, key, prefix):
-            llama.input_ids[: len(prefix)] = prefix
-            llama.n_tokens = len(prefix)
-            lookup.loaded_tokens = len(prefix)
-            lookup.load_seconds = time.perf_counter() - started
-            return lookup
-        if self.prefix_cache is not None:  # a failed load may have left anything in the KV cache
-            have = 0
-            part = self._load_part(prefix) if len(prefix) > _MIN_PARTIAL else 0
-            if part:
-                have = lookup.loaded_tokens = part
-                lookup.load_seconds = time.perf_counter() - started
-        report(have)
-        try:
-            self._read(prefix, have, report)
-        except Abandoned:
-            self._keep_part(prefix, tag)
-            raise
-        lookup.memory_tokens = have - lookup.loaded_tokens
-        lookup.computed_tokens = len(prefix) - have
-        if self.prefix_cache is not None:
-            stored = time.perf_counter()
-            lookup.stored_bytes = self.prefix_cache.store(llama._ctx.ctx, key, prefix, tag)
-            lookup.store_seconds = time.perf_counter() - stored
-        return lookup
+        """Bring ``prefix`` into the model's KV cache (``agents.models.kv_prefix.prepare``)."""
+        return kv_prefix.prepare(self.llama, self.prefix_cache, self._key, prefix, tag, report)
 
     def cached_prefix(self, messages: list[BaseMessage], prefix: str) -> tuple[int, int]:
         """(tokens, state bytes to load) of the prefix of ``messages`` that is in the model's
