@@ -166,8 +166,8 @@ def ask_options(settings: Settings) -> AskOptions:
 
 
 def answerer(settings: Settings, index: Index, model: Backend | None = None) -> Answerer:
-    """Everything needed to answer questions over one index (with ``model`` instead of the
-    settings' backend when given: the UI's tests hand in a scripted one)."""
+    """Everything needed to answer questions over one index (with ``model``, the settings' backend
+    already loaded, when given)."""
     model = model or backend(settings)
     judge = backend(settings, settings.judge) if settings.judge and settings.judge != settings.model else None
     return Answerer(Corpus(index, searcher(settings, index)), model, judge, ask_options(settings))

@@ -58,15 +58,15 @@ class Watch:
         self._said = started
 
     def left(self) -> tuple[float, str]:
-        """Seconds until the next limit, and which it is ("total" or "stall"); infinite when no
-        limit runs yet (never: a progressing backend's stall runs from the start)."""
+        """Seconds until the next limit, and which it is ("total" or "stall"). One always runs: the
+        total deadline of a backend that does not report progress, the stall of one that does."""
         now = time.perf_counter()
         limits = []
         if self.deadline is not None:
             limits.append((self.started + self.deadline - now, "total"))
         if self.backend.reports_progress or self.received:
             limits.append((self.last + self.backend.stall_timeout - now, "stall"))
-        return min(limits) if limits else (float("inf"), "total")
+        return min(limits)
 
     def expired(self, limit: str) -> str:
         if limit == "total":

@@ -72,19 +72,17 @@ def ask(
     question: str,
     on_token: Callable[[str], None] | None = None,
     on_status: Callable[[str], None] | None = None,
-    model: Backend | None = None,
 ) -> Answer:
-    """Answer ``question`` over ``collection``; ``model`` replaces the settings' backend."""
+    """Answer ``question`` over ``collection`` with the settings' model (a ``fake:`` spec in tests)."""
     status = on_status or (lambda _: None)
     question = check_question(question)
     if not summary(collection).chunks:
         raise LongqaError(
             f"the collection {collection.name!r} is empty: add documents to it in the sidebar first"
         )
-    if model is None:
-        status(f"loading the model ({settings.model})")
-        with _loading:
-            model = wiring.backend(settings)
+    status(f"loading the model ({settings.model})")
+    with _loading:
+        model = wiring.backend(settings)
     with wiring.open_index(settings, collection.index) as index:
         answerer = wiring.answerer(settings, index, model)
         lock = _lock_for(model)
@@ -102,7 +100,6 @@ def read_ahead(
     settings: Settings,
     collection: Collection,
     progress: Callable[[int, int, str], None] | None = None,
-    model: Backend | None = None,
 ) -> str:
     """Store the collection's prefix states now (``longqa warm``), so that even its first question
     reads only itself; one line saying what was done, or why it was not (a server caches prefixes
@@ -112,9 +109,8 @@ def read_ahead(
     if not summary(collection).chunks:
         return ""
     try:
-        if model is None:
-            with _loading:
-                model = wiring.backend(settings)
+        with _loading:
+            model = wiring.backend(settings)
         with wiring.open_index(settings, collection.index) as index:
             corpus = wiring.answerer(settings, index, model).corpus
             lock = _lock_for(model)

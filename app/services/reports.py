@@ -92,16 +92,13 @@ def run_evaluation(
     strategies: list[str] | None = None,
     limit: int | None = None,
     progress: Callable[[str, int, int, str], None] | None = None,
-    model: Any = None,
 ) -> Path:
     """Answer and score ``dataset`` under ``strategies``; the report folder is ``out``.
 
     The one place the UI calls ``app.evaluation`` (results already in ``out`` are reused, so a
-    stopped run resumes). ``model`` replaces the settings' backend, as in the Ask page.
+    stopped run resumes).
     """
     # imported here, not above: a page that only lists reports need not load the runner and matplotlib
     from app.evaluation import run_evaluation as run
 
-    return Path(
-        run(settings, dataset, out, strategies=strategies, limit=limit, progress=progress, model=model)
-    )
+    return Path(run(settings, dataset, out, strategies=strategies, limit=limit, progress=progress))

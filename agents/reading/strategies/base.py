@@ -84,10 +84,9 @@ class Call:
 
 @dataclass(frozen=True)
 class Prefix:
-    """One question-independent prompt a strategy will send (the whole collection; a segment): the
-    evidence it holds, the exact prompt's size and what of it the backend holds (tokens, bytes)."""
+    """One question-independent prompt a strategy will send (the whole collection; a segment): its
+    exact size and what of it the backend holds (tokens, bytes to load)."""
 
-    evidence_tokens: int
     prompt_tokens: int
     cached_tokens: int = 0
     cached_bytes: int = 0

@@ -141,8 +141,7 @@ class ChainOfAgents:
         for i, part in enumerate(parts, 1):
             messages, prefix = worker_prompt(question, context, part, i, len(parts), NO_NOTES)
             cached, state = backend.cached(messages, prefix)
-            tokens = sum(context.block_tokens(c) for c in part)
-            found.append(Prefix(tokens, backend.count_prompt(messages), cached, state))
+            found.append(Prefix(backend.count_prompt(messages), cached, state))
         return found
 
     def estimate(self, sizing: Sizing) -> Estimate:

@@ -57,8 +57,7 @@ class FullContext:
         backend = context.caller.backend
         messages, prefix = prompt(question, context)
         cached, state = backend.cached(messages, prefix)
-        evidence = sum(context.block_tokens(c) for c in context.chunks())
-        return [Prefix(evidence, backend.count_prompt(messages), cached, state)]
+        return [Prefix(backend.count_prompt(messages), cached, state)]
 
     def estimate(self, sizing: Sizing) -> Estimate:
         """One call reading the collection (its exact prompt where known, less what is cached)."""
