@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 INDEX  := .longqa/collections/examples/index
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test upgrade test-latest chromium tesseract lint bench eval clean
+.PHONY: install run test upgrade test-latest chromium tesseract lint bench eval corpus clean
 
 install: $(STAMP) tesseract
 
@@ -99,6 +99,12 @@ lint: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/longqa eval examples/eval.jsonl --out .longqa/eval-report --warm
+
+# The broader evaluation corpus (benchmarks/corpus/): twelve documents from Debian's and PyPI's
+# archives, into .longqa/corpus/ (apt-get download needs the package lists: apt-get update)
+corpus: $(STAMP)
+	$(BIN)/python benchmarks/corpus/build.py || ($(SUDO) apt-get update -qq && \
+		$(BIN)/python benchmarks/corpus/build.py)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
