@@ -3,8 +3,10 @@
 A record: ``id``, ``question``, ``answers`` (acceptable short answers, or ``["UNANSWERABLE"]``),
 ``docs`` (a folder or files, relative to the dataset file's folder or absolute), optional
 ``evidence`` (``file`` relative to the docs root, ``page`` or ``lines`` ``[a, b]``, ``quote``) and
-optional ``type``. Other top-level keys are kept in ``extra`` (importers record their source
-there). A bad record stops loading with one line naming ``file:line`` and what is wrong.
+optional ``type`` and, for a question about many items, optional ``items`` (the gold items, as
+the documents write them; the count is their number). Other top-level keys are kept in
+``extra`` (importers record their source there). A bad record stops loading with one line
+naming ``file:line`` and what is wrong.
 
 Relative ``docs`` are looked up in the dataset file's folder first, then in each folder above it
 (nearest first), so a dataset kept inside its own corpus folder can name that folder
@@ -74,6 +76,7 @@ class EvalItem:
     docs: tuple[Path, ...]  # resolved: absolute folders or files
     evidence: tuple[GoldEvidence, ...] = ()
     type: str | None = None
+    items: tuple[str, ...] = ()  # a question about many items: every gold item
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -115,6 +118,7 @@ class _Record(BaseModel):
     ]
     evidence: list[GoldEvidence] | None = None
     type: str | None = None
+    items: Annotated[list[NonBlank] | None, says("'items' must be a list of non-empty strings")] = None
 
     @field_validator("docs")
     @classmethod
@@ -132,6 +136,7 @@ class _Record(BaseModel):
             docs=tuple(Path(name) for name in self.docs),
             evidence=tuple(self.evidence or ()),
             type=self.type,
+            items=tuple(self.items or ()),
             extra=self.model_extra or {},
         )
 
@@ -194,4 +199,6 @@ def item_record(item: EvalItem, base: Path | None = None) -> dict[str, Any]:
         ]
     if item.type is not None:
         record["type"] = item.type
+    if item.items:
+        record["items"] = list(item.items)
     return {**record, **item.extra}

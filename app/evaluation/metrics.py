@@ -11,6 +11,9 @@ None for them).
   either side normalises to no tokens, unless both do).
 - contains (not in DESIGN; reported beside EM because answers are sentences): some normalised
   gold occurs in the normalised prediction on token boundaries (ALCE's STR-EM, token-aligned).
+- item recall (questions about many items, with gold ``items``): the share of the items the
+  answer names, each found the way ``contains`` finds a gold; such a question is right when the
+  answer states the count (a gold answer) or names at least ``ITEMS_RIGHT`` of the items.
 - refusal accuracy: refused if and only if the gold is ``UNANSWERABLE``.
 - evidence hit: some citation span overlaps some gold evidence: same file (both paths normalised:
   posix separators, leading ``./`` removed), and the same page when the evidence names one, and
@@ -85,6 +88,18 @@ def answer_contains(prediction: str, golds: Sequence[str]) -> float | None:
         return None
     predicted = f" {normalize_answer(strip_markers(prediction))} "
     return float(any(normalize_answer(g) and f" {normalize_answer(g)} " in predicted for g in golds))
+
+
+ITEMS_RIGHT = 0.75  # a question about many items is right with its count, or this share of its items
+
+
+def item_recall(prediction: str, items: Sequence[str]) -> float | None:
+    """The share of gold items the answer names (each as whole tokens, normalised as above);
+    None for a question without gold items."""
+    if not items:
+        return None
+    predicted = f" {normalize_answer(strip_markers(prediction))} "
+    return sum(f" {normalize_answer(i)} " in predicted for i in items) / len(items)
 
 
 def refusal_correct(refused: bool, golds: Sequence[str]) -> bool:

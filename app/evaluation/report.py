@@ -97,6 +97,7 @@ def question_data(result: QuestionResult) -> dict[str, Any]:
         "em": data.pop("em"),
         "f1": data.pop("f1"),
         "contains": data.pop("contains"),
+        "item_recall": data.pop("item_recall"),
         "refusal_correct": data.pop("refusal_correct"),
         "evidence_hit": data.pop("evidence_hit"),
         "citation_recall": citation["recall"] if citation else None,
@@ -115,6 +116,7 @@ _COLUMNS: tuple[tuple[str, Callable[[Cell], Mean | float | None], str], ...] = (
     ("EM", lambda c: c.em, ".2f"),
     ("F1", lambda c: c.f1, ".2f"),
     ("gold in ans.", lambda c: c.contains, ".2f"),
+    ("item recall", lambda c: c.item_recall, ".2f"),
     ("refusal acc.", lambda c: c.refusal, ".2f"),
     ("cit. recall", lambda c: c.citation_recall, ".2f"),
     ("cit. precision", lambda c: c.citation_precision, ".2f"),
@@ -185,7 +187,9 @@ def render_markdown(results: Sequence[QuestionResult], summary: Summary, meta: R
         "",
         "Each figure is a mean with, in brackets, the number of questions behind it. Right: a gold "
         "answer appears in the answer (answerable questions) or the answer refuses exactly when the "
-        "documents do not say (unanswerable ones), over every answered question. EM (the short "
+        "documents do not say (unanswerable ones), over every answered question; a question about "
+        "many items is right when the answer states their count or names three quarters of them "
+        "(item recall: the share of the gold items the answer names). EM (the short "
         "answer equals a gold answer, normalised as SQuAD does) and F1 (their word overlap) score "
         "the short answer, the key value or phrase picked out of the answer; gold in answer (a "
         "gold answer appears in the whole answer, as whole words; not a DESIGN metric) the whole "

@@ -7,7 +7,9 @@ the ``Answer`` (or the error that stopped it) and the entailment judge, and retu
 
 - EM, F1, contains: answerable questions only (None for ``UNANSWERABLE`` golds).
 - refusal accuracy: every answered question.
-- right: every answered question (gold in the answer if answerable, else refusal accuracy).
+- right: every answered question (gold in the answer if answerable, else refusal accuracy; for
+  a question about many items, its count in the answer or ``metrics.ITEMS_RIGHT`` of its items).
+- item recall: questions with gold ``items``.
 - citation recall/precision: answers that were not refused (a refusal cites nothing and is judged
   by refusal accuracy), and only when a judge is given.
 - evidence hit: questions with gold evidence; a refused answer cites nothing, so it scores 0.
@@ -48,6 +50,7 @@ class QuestionResult:
     em: float | None = None
     f1: float | None = None
     contains: float | None = None
+    item_recall: float | None = None
     refusal_correct: bool | None = None
     evidence_hit: float | None = None
     citation: CitationScore | None = None
@@ -63,6 +66,8 @@ class QuestionResult:
         documents do not say (unanswerable ones)."""
         if self.failed:
             return None
+        if self.item_recall is not None and self.item_recall >= metrics.ITEMS_RIGHT:
+            return True
         if self.contains is not None:
             return self.contains > 0
         return self.refusal_correct
@@ -107,6 +112,7 @@ def score(
         em=metrics.exact_match(answer.short or answer.text, item.answers),
         f1=metrics.f1(answer.short or answer.text, item.answers),
         contains=metrics.answer_contains(answer.text, item.answers),
+        item_recall=metrics.item_recall(answer.text, item.items),
         refusal_correct=metrics.refusal_correct(answer.refused, item.answers),
         evidence_hit=metrics.evidence_hit(spans, item.evidence),
         citation=judged,

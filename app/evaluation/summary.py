@@ -43,6 +43,7 @@ class Cell:
     em: Mean
     f1: Mean
     contains: Mean
+    item_recall: Mean  # questions about many items (with gold items) only
     refusal: Mean
     citation_recall: Mean
     citation_precision: Mean
@@ -81,6 +82,7 @@ def cell(strategy: str, kind: str | None, results: Sequence[QuestionResult]) -> 
         em=over(lambda r: r.em),
         f1=over(lambda r: r.f1),
         contains=over(lambda r: r.contains),
+        item_recall=over(lambda r: r.item_recall),
         refusal=over(lambda r: r.refusal_correct),
         citation_recall=recall,
         citation_precision=precision,

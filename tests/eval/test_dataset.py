@@ -125,6 +125,8 @@ def test_docs_resolve_against_the_dataset_folder_and_extra_fields_are_kept(tmp_p
             "evidence[1] has unknown key(s) line, pg",
         ),
         ({**GOOD, "type": 3}, "'type' must be a string"),
+        ({**GOOD, "items": ["a", ""]}, "'items' must be a list of non-empty strings"),
+        ({**GOOD, "items": "a"}, "'items' must be a list of non-empty strings"),
     ],
 )
 def test_a_bad_record_is_named_by_file_and_line(tmp_path: Path, bad: object, message: str) -> None:
@@ -139,6 +141,13 @@ def test_evidence_may_give_both_a_page_and_lines(tmp_path: Path) -> None:
     (item,) = load_dataset(write(tmp_path, {**GOOD, "evidence": [evidence]}))
     assert item.evidence == (GoldEvidence("a.txt", page=2, lines=(1, 3), quote="text"),)
     assert item_record(item)["evidence"] == [evidence]
+
+
+def test_a_question_about_many_items_keeps_its_gold_items(tmp_path: Path) -> None:
+    record = {**GOOD, "answers": ["3", "three"], "items": ["red", "green", "blue"], "type": "aggregate"}
+    (item,) = load_dataset(write(tmp_path, record))
+    assert item.items == ("red", "green", "blue")
+    assert item_record(item)["items"] == ["red", "green", "blue"]
 
 
 def test_a_missing_or_empty_dataset_is_refused(tmp_path: Path) -> None:
