@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from app.cli.children import run_child
 from app.cli.console import err
 from app.settings import load_settings
 from core.errors import LongqaError
@@ -33,10 +33,7 @@ def ui(
     command = [sys.executable, "-m", "streamlit", "run", str(_UI_APP)]
     command += [part for key, value in streamlit_options(port) for part in (f"--{key}", value)]
     err.print(f"longqa UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
-    try:
-        raise typer.Exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    raise typer.Exit(run_child(command, env))  # SIGTERM and Ctrl-C stop the server too
 
 
 def streamlit_options(port: int) -> list[tuple[str, str]]:
