@@ -161,6 +161,8 @@ DOCUMENTS: tuple[Doc, ...] = (
 
 SUMS = Path(__file__).with_name("sources.sha256")  # "sha256  package:path", one source a line
 _DROP = ("script", "style", "svg", "noscript", "form", "map")
+_BLOCKS = ".//*[self::p or self::div or self::pre or self::ul or self::ol or self::dl or self::table or \
+    self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6]"
 _DROP_CLASSES = ("navheader", "navfooter", "nosearch", "menu", "toc")
 
 
@@ -347,8 +349,10 @@ def _to_docx(page: Path, path: Path, title: str) -> None:
                     for r, row in enumerate(rows):
                         for c, cell in enumerate(row.xpath("./td|./th")):
                             table.cell(r, c).text = _text(cell)
-            else:
+            elif child.xpath(_BLOCKS):
                 walk(child)
+            elif _text(child):  # a block of text alone, such as an example's title
+                document.add_paragraph(_text(child))
 
     walk(_content(page))
     document.save(path)
