@@ -81,8 +81,11 @@ def _chapters(book: epub.EpubBook, rel: str, missing: set[str]) -> tuple[list[Bl
         if any(m == name or m.endswith(f"/{name}") for m in missing):
             unreadable.append(name)
             continue
+        content = item.content or b""  # as stored: get_content() re-renders it, through libxml2's limits
+        if not content.strip():
+            continue
         try:
-            root = webpage.parse(item.get_content(), f"{rel}: {name}")
+            root = webpage.parse(content, f"{rel}: {name}")
             body = root.find("body")
             found.extend(webpage.page_blocks(body if body is not None else root, whole=True))
         except (LoadError, KeyError, RecursionError):

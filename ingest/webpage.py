@@ -6,7 +6,10 @@ holding what it kept is read. Inside, navigation, headers and footers of the pag
 forms, scripts and hidden parts are left out. Measured on real documentation pages, this keeps
 all of the main content, where trafilatura and readability alone drop parameter lists, headings
 or code. The walk also reads e-book chapters (``ingest/epub.py``), whole. It never fetches
-anything a page links to.
+anything a page links to, and never expands an entity a page declares (lxml's HTML parser reads
+no DTD, an XHTML page's included). libxml2's limits for huge documents are lifted, so that one
+long text (a book in a ``<pre>``) is read whole, not dropped past 10 MB; the nesting it allows
+then is refused past ``MAX_DEPTH``, which keeps the walk's recursion short.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ _BLOCK_TAGS = {
 _JUDGED = "//p|//pre|//li|//dd|//dt|//td|//th|//blockquote"
 _MIN_JUDGED = 20  # shorter pieces ("Home", "Next") say nothing about where the content is
 _WHITESPACE = re.compile(r"\s+")  # in flowing HTML text a newline is a space; <br> breaks lines
+# libxml2's own limit without its huge-document option: real pages nest a few dozen levels, and
+# the walk recurses about twice per level, well inside Python's 1,000 frames.
+MAX_DEPTH = 256
+_TOO_DEEP = lxml.etree.XPath("boolean(/" + "/".join(["*"] * (MAX_DEPTH + 1)) + ")")
 
 
 def _flow(text: str | None) -> str:
@@ -60,11 +67,15 @@ def parse(data: bytes, rel: str) -> lxml.html.HtmlElement:
     """The page's element tree (``LoadError`` for content that is not an HTML page)."""
     if looks_binary(data):
         raise LoadError(rel, "binary content, not an HTML page")
-    parser = lxml.html.HTMLParser(encoding=_encoding(data), remove_comments=True, remove_pis=True)
+    parser = lxml.html.HTMLParser(
+        encoding=_encoding(data), remove_comments=True, remove_pis=True, huge_tree=True, no_network=True
+    )
     try:
         root = lxml.html.document_fromstring(data, parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise LoadError(rel, f"cannot parse the HTML: {exc}") from exc
+    if _TOO_DEEP(root):
+        raise LoadError(rel, f"HTML nested more than {MAX_DEPTH} levels deep; not read")
     return root
 
 
