@@ -4,6 +4,10 @@ ebooklib reads the package; each chapter's XHTML goes through the web-page walk 
 ``ingest/webpage.py`` whole (a chapter is all content, its header too; its ``<nav>``, such as
 the book's own table of contents, is left out). A book that cannot be opened or has no reading
 order raises ``LoadError`` with one line; a chapter that cannot be read is noted, the rest kept.
+``ingest/package.py`` refuses a zip bomb, or package files (container, OPF, NCX) that declare
+XML entities, before ebooklib opens the book (its parser would not resolve them either; a
+chapter's are ignored by the HTML parser). Only the archive's own members are read: a manifest
+entry naming a path outside it, or a URL, is a chapter that could not be read.
 """
 
 from __future__ import annotations
@@ -17,12 +21,18 @@ import lxml.etree
 from ebooklib import epub
 
 from core.files import sha256_bytes
-from ingest import blocks, webpage
+from ingest import blocks, package, webpage
 from ingest.blocks import Block
 from ingest.document import Document
 from ingest.errors import LoadError
 
 _CHAPTER_TYPES = {"application/xhtml+xml", "text/html"}
+_PACKAGE = package.Rules(  # a chapter's entities need no rule: the HTML parser ignores them
+    "EPUB",
+    b"<!ENTITY",
+    "XML entities (<!ENTITY>), which a book's package needs none of",
+    (".opf", ".ncx", ".xml"),
+)
 
 
 class _Reader(epub.EpubReader):
@@ -47,6 +57,7 @@ def _open(data: bytes, rel: str) -> tuple[epub.EpubBook, list[str]]:
         if data.startswith(b"PK"):
             raise LoadError(rel, "damaged EPUB: its zip package is truncated or corrupt")
         raise LoadError(rel, "not an EPUB file (not a zip package)")
+    package.check(data, rel, _PACKAGE)
     reader = _Reader(data)
     try:
         with warnings.catch_warnings():

@@ -3,7 +3,10 @@
 python-docx reads the file. A paragraph is a heading when its style is a heading style
 (``Heading 2``, ``Title``) or its style gives it an outline level, as Word's navigation pane
 decides; tables become Markdown rows. Headers, footers, footnotes, comments and text boxes are
-not read. A file that is not a readable .docx raises ``LoadError`` with one line saying why.
+not read. A file that is not a readable .docx raises ``LoadError`` with one line saying why, and
+so does one that ``ingest/package.py`` refuses before python-docx opens it: a zip bomb, or a part
+declaring a DTD (the Open Packaging Conventions forbid them, and entity attacks are made of them;
+python-docx's parser would not resolve their entities either).
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from core.files import sha256_bytes
-from ingest import blocks
+from ingest import blocks, package
 from ingest.blocks import Block
 from ingest.document import Document
 from ingest.errors import LoadError
 
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.I)
+_PACKAGE = package.Rules(
+    "Word file", b"<!DOCTYPE", "a DTD (<!DOCTYPE>), which Word files never hold", (".xml", ".rels")
+)
 
 
 def _open(data: bytes, rel: str) -> WordDocument:
@@ -35,6 +41,7 @@ def _open(data: bytes, rel: str) -> WordDocument:
         if data.startswith(b"PK"):
             raise LoadError(rel, "damaged Word file: its zip package is truncated or corrupt")
         raise LoadError(rel, "not a Word .docx file (not a zip package; old .doc files are not read)")
+    package.check(data, rel, _PACKAGE)
     try:
         return docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
