@@ -5,13 +5,16 @@ Tesseract runs in process (tesserocr's wheel bundles the library) with the Engli
 Debian's ``tesseract-ocr`` (``make install`` installs it). Nothing is downloaded at run time.
 Measured on pages of the sample manuals (300 dpi): about 3 s a page on one core, 97% of the
 words right; RapidOCR was 7 times slower with 70%. A page Tesseract cannot read is that page's
-problem: ``OcrFailed`` names the reason, and the caller notes it and reads the other pages. This
-module never decides which pages need OCR (ingest/pdf.py does).
+problem: ``OcrFailed`` names the reason, and the caller notes it and reads the other pages. A
+page is never rendered when its images would decode more pixels than a cap (a decompression
+bomb), nor at more pixels than a cap. This module never decides which pages need OCR
+(ingest/pdf.py does).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import os
 import threading
 import unicodedata
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 OcrMode = Literal["auto", "always", "never"]
@@ -27,6 +31,9 @@ OcrMode = Literal["auto", "always", "never"]
 
 DPI = 300  # what Tesseract is trained for; smaller print needs it
 MAX_SIDE = 12_000  # pixels; Tesseract refuses over 32767 and memory grows with the square
+MAX_PAGE_PIXELS = 36_000_000  # of a rendered page (an A2 sheet at 300 dpi); larger ones get fewer dpi
+MAX_IMAGE_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)  # Pillow's decompression-bomb limit
+MAX_OBJECTS = 200_000  # drawing objects counted on a page before it is refused
 PAGE_TIMEOUT = 300  # seconds one page may take before it is given up
 LANGUAGE = "eng"
 INSTALL_HINT = "install Debian's tesseract-ocr (make install does)"
@@ -143,9 +150,29 @@ def default_engine() -> Engine:
 
 
 def render(page: pdfium.PdfPage, dpi: int = DPI) -> Image.Image:
-    """The page as a greyscale image at ``dpi``, smaller where its longer side would pass MAX_SIDE."""
-    scale = min(dpi / 72, MAX_SIDE / max(page.get_width(), page.get_height(), 1))
+    """The page as a greyscale image at ``dpi``, at fewer where its longer side would pass
+    MAX_SIDE or its pixels MAX_PAGE_PIXELS; refused (``OcrFailed``) when its images would decode
+    more than MAX_IMAGE_PIXELS."""
+    _check_images(page)
+    width, height = max(page.get_width(), 1), max(page.get_height(), 1)
+    scale = min(dpi / 72, MAX_SIDE / max(width, height), math.sqrt(MAX_PAGE_PIXELS / (width * height)))
     return page.render(scale=scale, grayscale=True).to_pil()
+
+
+def _check_images(page: pdfium.PdfPage) -> None:
+    """Refuse a page whose images declare more pixels than rendering should decode: a few hundred
+    kilobytes of Flate can declare billions (rendering one of 46,000 x 46,000 took 20 s and 2.4 GB)."""
+    pixels = 0
+    for count, found in enumerate(page.get_objects(), 1):
+        if count > MAX_OBJECTS:
+            raise OcrFailed(f"the page draws more than {MAX_OBJECTS:,} objects")
+        if found.type == pdfium_c.FPDF_PAGEOBJ_IMAGE and isinstance(found, pdfium.PdfImage):
+            width, height = found.get_px_size()
+            pixels += width * height
+    if pixels > MAX_IMAGE_PIXELS:
+        raise OcrFailed(
+            f"images of {pixels:,} pixels, over the cap of {MAX_IMAGE_PIXELS:,}: a decompression bomb"
+        )
 
 
 def page_text(words: list[Word]) -> tuple[str, list[tuple[int, int, Box]]]:
