@@ -30,7 +30,7 @@ from ingest.document import PAGE_SEPARATOR, Chunk, Document, TextBox, make_chunk
 from ingest.errors import LoadError
 from ingest.lines import line_starts
 from ingest.ocr import Box, Engine, OcrMode, OcrUnavailable, default_engine, read_page
-from ingest.tables import TABLE_BLOCK, TableFinder, char_centres, may_have_tables, splice
+from ingest.tables import MAX_CROSSINGS, TABLE_BLOCK, TableFinder, char_centres, splice
 
 log = logging.getLogger(__name__)
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # damage is reported once, by us
@@ -138,7 +138,7 @@ def _page_text(page: pdfium.PdfPage, index: int, tables: TableFinder | None) -> 
     try:
         raw = textpage.get_text_range()
         text, source = normalize_page_text(raw)
-        found = tables.find(index) if tables and text.strip() and may_have_tables(page) else []
+        found = tables.find(index, page) if tables and text.strip() else []
         if not found:
             return _Page(text)
         return _Page(*splice(text, char_centres(page, textpage, raw, source), found))
@@ -300,6 +300,9 @@ def load_pdf(
         if tables:
             tables.close()
         pdf.close()
+    if tables and tables.too_dense:
+        dense = f"pages whose tables stay text (over {MAX_CROSSINGS:,} rule crossings): "
+        notes.insert(0, dense + _ranges(tables.too_dense))
     texts = [page.text for page in pages]
     if not any(t.strip() for t in texts):
         where = "its only page" if n_pages == 1 else f"any of its {n_pages} pages"

@@ -5,7 +5,8 @@ place of PDFium's run-together lines, so a model can read its columns.
 Only ruled tables of upright pages are found: tables without drawn lines stay as the page's text
 (camelot's text-based "stream" mode took paragraphs for tables on the sample manuals). Each row
 keeps its box on the page, so a citation of the table highlights the rows it cites. Tables are a
-bonus: a page pdfplumber cannot read keeps PDFium's text. This module never changes the text
+bonus: a page pdfplumber cannot read keeps PDFium's text, and so does a page whose rules cross
+too often for pdfplumber to read it in good time (noted). This module never changes the text
 outside a table.
 """
 
@@ -37,6 +38,11 @@ _MARGIN = 0.003  # of the page: a character on a cell's edge is still inside
 _FRACTION = 1_000_000  # device size for PDF-to-fraction conversions
 _RULE = 10.0  # points: a drawn line at least this long may be a table's rule
 _THIN = 2.0  # points: a path thinner than this is a line, not an area
+MAX_CROSSINGS = 5_000
+"""Rule crossings a page may draw for its tables to be read: pdfplumber's time grows with their
+square (a grid of 50 x 50 cells took 1.5 s, 100 x 100 11 s, 200 x 200 127 s); beyond, the page
+keeps its text."""
+_MAX_SEGMENTS = 100_000  # segments of grid-like paths walked on a page before it counts as over
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,16 @@ class TableFinder:
         self._data = data
         self._password = password
         self._pdf: pdfplumber.PDF | None = None
+        self.too_dense: list[int] = []  # pages (1-based) whose rules cross more than MAX_CROSSINGS times
 
-    def find(self, index: int) -> list[Table]:
-        """Tables of page ``index`` (0-based) with at least two rows and two columns."""
+    def find(self, index: int, page: pdfium.PdfPage) -> list[Table]:
+        """Tables of page ``index`` (0-based; ``page`` is PDFium's) with at least two rows and two
+        columns; none where it draws too few rules for a table, or too many (noted in ``too_dense``)."""
+        crossings = rule_crossings(page)
+        if crossings > MAX_CROSSINGS:
+            self.too_dense.append(index + 1)
+        if not 0 < crossings <= MAX_CROSSINGS:
+            return []
         try:
             if self._pdf is None:
                 self._pdf = pdfplumber.open(io.BytesIO(self._data), password=self._password or "")
@@ -96,28 +109,60 @@ def _table(page: pdfplumber.page.Page, found: pdfplumber.table.Table) -> Table |
     return Table(box(found.bbox), tuple(r for r, _ in kept), tuple(b for _, b in kept))
 
 
-def may_have_tables(page: pdfium.PdfPage) -> bool:
-    """Whether the page draws at least three horizontal and three vertical rules (lines, or the
-    sides of rectangles), as the smallest ruled table does: pdfplumber is asked only then, since
-    it reads a page a hundred times slower than PDFium. Never on a rotated page, whose cells
-    pdfplumber reads in the wrong direction (columns as rows, text backwards)."""
+def rule_crossings(page: pdfium.PdfPage) -> int:
+    """How many crossings of a horizontal and a vertical rule (lines, or the sides of rectangles)
+    the page may draw: distinct positions across times distinct positions down. 0 when it draws
+    fewer than three each way, as the smallest ruled table does, or is rotated: pdfplumber is
+    asked only then, since it reads a page a hundred times slower than PDFium, and pages whose
+    cells it reads in the wrong direction (columns as rows, text backwards) are not asked. Over
+    MAX_CROSSINGS the count stops there (MAX_CROSSINGS + 1)."""
     if page.get_rotation():
-        return False
-    across = down = 0
+        return 0
+    across: set[int] = set()
+    down: set[int] = set()
+    segments = 0
     for path in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2):
         left, bottom, right, top = path.get_bounds()
         width, height = right - left, top - bottom
         if width >= _RULE and height >= _RULE:
-            if pdfium_c.FPDFPath_CountSegments(path.raw) > 6:
-                return True  # a grid drawn as one path
-            across, down = across + 2, down + 2
+            count = pdfium_c.FPDFPath_CountSegments(path.raw)
+            if count > 6:  # a grid drawn as one path: its straight segments are its rules
+                segments += count
+                _segment_rules(path, count, across, down)
+            else:  # a rectangle
+                across |= {_snap(bottom), _snap(top)}
+                down |= {_snap(left), _snap(right)}
         elif width >= _RULE and height < _THIN:
-            across += 1
+            across.add(_snap((top + bottom) / 2))
         elif height >= _RULE and width < _THIN:
-            down += 1
-        if across >= 3 and down >= 3:
-            return True
-    return False
+            down.add(_snap((left + right) / 2))
+        if len(across) * len(down) > MAX_CROSSINGS or segments > _MAX_SEGMENTS:
+            return MAX_CROSSINGS + 1
+    return len(across) * len(down) if len(across) >= 3 and len(down) >= 3 else 0
+
+
+def _segment_rules(path: pdfium.PdfObject, count: int, across: set[int], down: set[int]) -> None:
+    """Add the positions of a path's horizontal and vertical straight segments."""
+    matrix = path.get_matrix()
+    x, y = ctypes.c_float(), ctypes.c_float()
+    previous: tuple[float, float] | None = None
+    for i in range(count):
+        segment = pdfium_c.FPDFPath_GetPathSegment(path.raw, i)
+        if not pdfium_c.FPDFPathSegment_GetPoint(segment, x, y):
+            continue
+        point = matrix.on_point(x.value, y.value)
+        if previous and pdfium_c.FPDFPathSegment_GetType(segment) == pdfium_c.FPDF_SEGMENT_LINETO:
+            dx, dy = abs(point[0] - previous[0]), abs(point[1] - previous[1])
+            if dx >= _RULE and dy < _THIN:
+                across.add(_snap(point[1]))
+            elif dy >= _RULE and dx < _THIN:
+                down.add(_snap(point[0]))
+        previous = point
+
+
+def _snap(position: float) -> int:
+    """Rules this close together are one to pdfplumber (its snap tolerance, 3 points)."""
+    return round(position / 3)
 
 
 def splice(
