@@ -34,7 +34,7 @@ from agents.reading.strategies.registry import (
     strategy_name,
 )
 from core.errors import LongqaError
-from ingest.ocr import OcrMode
+from ingest.ocr import PAGE_TIMEOUT, OcrMode
 from retrieval.embeddings import BACKENDS as EMBEDDER_BACKENDS
 from retrieval.vectors import DEFAULT_HNSW_THRESHOLD
 
@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         "auto",
         description="OCR of PDF pages (Tesseract): auto reads the pages without a text layer, "
         "always every page (ignoring the text layer), never none",
+    )
+    ocr_page_timeout: float = Field(
+        PAGE_TIMEOUT,
+        gt=0,
+        description="seconds OCR may spend on one PDF page before it gives the page up (noted) and "
+        "reads the next; a dense page takes about 3 s",
     )
 
     # search

@@ -1,24 +1,31 @@
 """OCR of PDF pages: Tesseract reads the rendered page; its words become the page's text, and
 their boxes what a citation of that text highlights.
 
-Tesseract runs in process (tesserocr's wheel bundles the library) with the English model of
-Debian's ``tesseract-ocr`` (``make install`` installs it). Nothing is downloaded at run time.
-Measured on pages of the sample manuals (300 dpi): about 3 s a page on one core, 97% of the
-words right; RapidOCR was 7 times slower with 70%. A page Tesseract cannot read is that page's
-problem: ``OcrFailed`` names the reason, and the caller notes it and reads the other pages. A
-page is never rendered when its images would decode more pixels than a cap (a decompression
-bomb), nor at more pixels than a cap. This module never decides which pages need OCR
-(ingest/pdf.py does).
+Tesseract (tesserocr's wheel bundles the library) reads with the English model of Debian's
+``tesseract-ocr`` (``make install`` installs it), in a process of its own that is stopped when a
+page passes its time cap. Nothing is downloaded at run time. Measured on pages of the sample
+manuals (300 dpi): about 3 s a page on one core, 97% of the words right; RapidOCR was 7 times
+slower with 70%. A page Tesseract cannot read is that page's problem: ``OcrFailed`` names the
+reason, and the caller notes it and reads the other pages. A page is never rendered when its
+images would decode more pixels than a cap (a decompression bomb), nor at more pixels than a cap.
+This module never decides which pages need OCR (ingest/pdf.py does).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
+import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import threading
 import unicodedata
+import weakref
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -34,7 +41,9 @@ MAX_SIDE = 12_000  # pixels; Tesseract refuses over 32767 and memory grows with 
 MAX_PAGE_PIXELS = 36_000_000  # of a rendered page (an A2 sheet at 300 dpi); larger ones get fewer dpi
 MAX_IMAGE_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)  # Pillow's decompression-bomb limit
 MAX_OBJECTS = 200_000  # drawing objects counted on a page before it is refused
-PAGE_TIMEOUT = 300  # seconds one page may take before it is given up
+PAGE_TIMEOUT = 60.0  # seconds one page may take (20 times a dense page) before it is given up
+_GRACE = 5.0  # seconds past the cap for Tesseract's own deadline: the caller stops it first
+_START_TIMEOUT = 60.0  # seconds for its process to load the model (0.25 s when idle)
 LANGUAGE = "eng"
 INSTALL_HINT = "install Debian's tesseract-ocr (make install does)"
 _MODEL_FOLDERS = (
@@ -143,10 +152,112 @@ def model_folder(language: str = LANGUAGE) -> str | None:
     return None
 
 
+class TesseractProcess:
+    """Tesseract in a process of its own, stopped when a page passes ``timeout`` seconds:
+    Tesseract's own deadline does not cover its layout analysis (a page of specks went on for 19 s
+    under a 2 s deadline, one of 10% white dots for 175 s under 5 s). The process is started once
+    and kept for the next pages; one page at a time (calls from several threads wait their turn)."""
+
+    def __init__(self, language: str = LANGUAGE, timeout: float = PAGE_TIMEOUT) -> None:
+        if importlib.util.find_spec("tesserocr") is None:
+            raise OcrUnavailable(f"no OCR engine (tesserocr is not installed): {INSTALL_HINT}")
+        if model_folder(language) is None:
+            raise OcrUnavailable(f"no OCR model for {language!r}: {INSTALL_HINT}")
+        self.language, self.timeout = language, timeout
+        self._owner = os.getpid()
+        self._lock = threading.Lock()
+        self._worker: tuple[subprocess.Popen[bytes], Connection] | None = None
+        with self._lock:
+            self._start()
+
+    def read(self, image: Image.Image) -> list[Word]:
+        if self._owner != os.getpid():  # a forked copy: the process it holds is the parent's
+            self._owner, self._lock, self._worker = os.getpid(), threading.Lock(), None
+        with self._lock:
+            process, conn = self._worker or self._start()
+            try:
+                conn.send((image.mode, image.size, image.tobytes()))
+                if not conn.poll(self.timeout):
+                    raise OcrFailed(f"Tesseract gave up on the page (over {self.timeout:g} s)")
+                kind, value = conn.recv()
+            except (EOFError, OSError) as exc:  # it died: out of memory, or a crash
+                self._stop()
+                raise OcrFailed(f"Tesseract stopped on the page (exit status {process.returncode})") from exc
+            except BaseException:  # over time, or Ctrl-C: its answer must not reach the next page
+                self._stop()
+                raise
+        if kind == "failed":
+            raise OcrFailed(value)
+        return list(value)
+
+    def _start(self) -> tuple[subprocess.Popen[bytes], Connection]:
+        # a new interpreter, not a fork (the embedder's threads may hold locks) nor multiprocessing's
+        # spawn (it runs the caller's main script again, where it has no __main__ guard)
+        conn, theirs = multiprocessing.Pipe()
+        code = f"import sys; sys.path[:] = {sys.path!r}; from ingest.ocr import _serve; _serve(*sys.argv[1:])"
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, str(theirs.fileno()), self.language, str(self.timeout + _GRACE)],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # Leptonica's complaints about odd pages would cut through bars
+        )
+        theirs.close()
+        weakref.finalize(self, _kill, process, self._owner)  # at exit too: its page is nobody's now
+        self._worker = (process, conn)
+        try:
+            late = ("failed", f"Tesseract's process did not start in {_START_TIMEOUT:g} s")
+            kind, value = conn.recv() if conn.poll(_START_TIMEOUT) else late
+        except (EOFError, OSError):
+            kind, value = "failed", f"Tesseract's process ended as it started: {INSTALL_HINT}"
+        except BaseException:
+            self._stop()
+            raise
+        if kind != "ready":
+            self._stop()
+            raise OcrUnavailable(value)
+        return self._worker
+
+    def _stop(self) -> None:
+        if self._worker is not None:
+            process, conn = self._worker
+            self._worker = None
+            process.kill()
+            process.wait()
+            conn.close()
+
+
+def _kill(process: subprocess.Popen[bytes], owner: int) -> None:
+    if os.getpid() == owner:  # not from a forked copy, whose exit must leave the parent's be
+        process.kill()
+
+
+def _serve(fd: str, language: str, timeout: str) -> None:
+    """The OCR process: pages in, words (or the reason it failed) out, until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's; it stops this process
+    conn = Connection(int(fd))
+    try:
+        engine = Tesseract(language, float(timeout))
+    except OcrFailed as exc:
+        conn.send(("failed", str(exc)))
+        return
+    conn.send(("ready", ""))
+    while True:
+        try:
+            mode, size, pixels = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(("words", engine.read(Image.frombytes(mode, size, pixels))))
+        except OcrFailed as exc:
+            conn.send(("failed", str(exc)))
+
+
 @functools.cache
-def default_engine() -> Engine:
-    """Tesseract, made once per process (``OcrUnavailable`` where it is not installed)."""
-    return Tesseract()
+def default_engine(timeout: float = PAGE_TIMEOUT) -> Engine:
+    """Tesseract in its own process, each page cut off at ``timeout`` seconds; made once per
+    process and cap (``OcrUnavailable`` where it is not installed)."""
+    return TesseractProcess(timeout=timeout)
 
 
 def render(page: pdfium.PdfPage, dpi: int = DPI) -> Image.Image:

@@ -29,7 +29,7 @@ from ingest.chunking import ChunkSettings, split_region
 from ingest.document import PAGE_SEPARATOR, Chunk, Document, TextBox, make_chunk
 from ingest.errors import LoadError
 from ingest.lines import line_starts
-from ingest.ocr import Box, Engine, OcrMode, OcrUnavailable, default_engine, read_page
+from ingest.ocr import PAGE_TIMEOUT, Box, Engine, OcrMode, OcrUnavailable, default_engine, read_page
 from ingest.tables import MAX_CROSSINGS, TABLE_BLOCK, TableFinder, char_centres, splice
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,7 @@ def _ocr(
     engine: Engine | None,
     progress: PageProgress | None,
     rel: str,
+    timeout: float,
 ) -> tuple[list[str], str]:
     """OCR the scanned pages in place; notes on what it did, and why a page may still be textless."""
     if not scanned:
@@ -183,7 +184,7 @@ def _ocr(
             f"pages without a text layer (images only): {_ranges([i + 1 for i in scanned])}"
         ], "OCR is off"
     try:
-        engine = engine or default_engine()
+        engine = engine or default_engine(timeout)
     except OcrUnavailable as exc:
         return [f"pages without a text layer (images only; {exc}): {_ranges([i + 1 for i in scanned])}"], str(
             exc
@@ -281,9 +282,11 @@ def load_pdf(
     ocr: OcrMode = "auto",
     progress: PageProgress | None = None,
     engine: Engine | None = None,
+    ocr_timeout: float = PAGE_TIMEOUT,
 ) -> Document:
     """Read a PDF into a Document whose text is its pages joined in order; pages without a text
-    layer are read by OCR unless ``ocr="never"`` (``engine``: Tesseract unless another is given)."""
+    layer are read by OCR unless ``ocr="never"`` (``engine``: Tesseract unless another is given,
+    giving up on a page after ``ocr_timeout`` seconds)."""
     data = path.read_bytes() if data is None else data
     if b"%PDF-" not in data[:1024]:
         raise LoadError(rel, "not a PDF file (no %PDF- header)")
@@ -295,7 +298,7 @@ def load_pdf(
         if n_pages == 0:
             raise LoadError(rel, "PDF has no pages")
         pages, scanned = _text_layer(pdf, tables, ocr)
-        notes, why = _ocr(pdf, pages, scanned, ocr, engine, progress, rel)
+        notes, why = _ocr(pdf, pages, scanned, ocr, engine, progress, rel, ocr_timeout)
     finally:
         if tables:
             tables.close()

@@ -21,10 +21,18 @@ def ingest(
     chunk_tokens: Annotated[int | None, typer.Option(help="Chunk size in cl100k tokens.")] = None,
     chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between chunks, in tokens.")] = None,
     max_file_mb: Annotated[float | None, typer.Option(help="Skip files larger than this.")] = None,
+    ocr_page_timeout: Annotated[
+        float | None, typer.Option(help="Seconds OCR may spend on one PDF page before giving it up.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Read PDFs, code and text into an index; unchanged files are not read again."""
-    settings = load_settings(chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap, max_file_mb=max_file_mb)
+    settings = load_settings(
+        chunk_tokens=chunk_tokens,
+        chunk_overlap=chunk_overlap,
+        max_file_mb=max_file_mb,
+        ocr_page_timeout=ocr_page_timeout,
+    )
     folder = index or settings.index
     with ingest_progress(enabled=not as_json and err.is_terminal) as progress:
         report = wiring.ingest_paths(settings, paths, folder, progress=progress)
