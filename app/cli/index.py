@@ -34,7 +34,7 @@ def ingest(
         ocr_page_timeout=ocr_page_timeout,
     )
     folder = index or settings.index
-    with ingest_progress(enabled=not as_json and err.is_terminal) as progress:
+    with ingest_progress(enabled=err.is_terminal, lines=not as_json) as progress:
         report = wiring.ingest_paths(settings, paths, folder, progress=progress)
     if as_json:
         print_json(report.to_dict())

@@ -28,11 +28,12 @@ _INGEST_STAGES = {"scan": "files", "read": "reading", "ocr": "OCR pages", "embed
 
 
 @contextmanager
-def ingest_progress(enabled: bool) -> Iterator:
+def ingest_progress(enabled: bool, lines: bool = True) -> Iterator:
     """A progress callback drawing bars for files read, scanned pages read by OCR (a file's own
-    count) and chunks embedded."""
+    count) and chunks embedded. Without a terminal (``lines``), a line as each file's OCR starts
+    and at most one every ten seconds, so a long ingest shows it is alive; None without either."""
     if not enabled:
-        yield None
+        yield _ingest_lines() if lines else None
         return
     columns = (
         TextColumn("{task.description:<10}"),
@@ -53,6 +54,19 @@ def ingest_progress(enabled: bool) -> Iterator:
             bars.update(tasks[stage], completed=done, total=max(total, done, 1), detail=shown)
 
         yield update
+
+
+def _ingest_lines(every: float = 10.0) -> Callable[[str, int, int, str], None]:
+    last = time.perf_counter()
+
+    def line(stage: str, done: int, total: int, detail: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        if (stage == "ocr" and done == 0) or now - last >= every:
+            last = now
+            err.print(literal(f"{_INGEST_STAGES.get(stage, stage)} {done}/{total} {detail}".rstrip()))
+
+    return line
 
 
 def finished_line(record: dict[str, Any]) -> str:
