@@ -48,6 +48,7 @@ def ingest_paths(
         hnsw_threshold=settings.hnsw_threshold,
         progress=progress,
         ocr=settings.ocr,
+        ocr_timeout=settings.ocr_page_timeout,
     )
 
 

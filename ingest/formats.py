@@ -50,7 +50,7 @@ class Format:
 
 
 def _pdf(path: Path, rel: str, data: bytes, reading: Reading) -> Document:
-    return load_pdf(path, rel, data, reading.ocr, reading.progress)
+    return load_pdf(path, rel, data, reading.ocr, reading.progress, ocr_timeout=reading.ocr_timeout)
 
 
 def _whole(load: Callable[[Path, str, bytes], Document]) -> Loader:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingest.chunking import ChunkSettings
 from ingest.document import Chunk, Document
-from ingest.ocr import OcrMode
+from ingest.ocr import PAGE_TIMEOUT, OcrMode
 from ingest.pdf import PageProgress
 
 
@@ -27,6 +27,7 @@ class Reading:
     language: str | None = None
     ocr: OcrMode = "auto"
     progress: PageProgress | None = None  # told of each page OCR reads
+    ocr_timeout: float = PAGE_TIMEOUT  # seconds OCR may spend on one page
 
 
 Loader = Callable[[Path, str, bytes, Reading], Document]

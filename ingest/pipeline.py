@@ -15,7 +15,7 @@ from ingest.document import Chunk, Document
 from ingest.errors import LoadError
 from ingest.formats import format_of, identify
 from ingest.loader import Reading
-from ingest.ocr import OcrMode
+from ingest.ocr import PAGE_TIMEOUT, OcrMode
 from ingest.pdf import PageProgress
 
 
@@ -33,15 +33,16 @@ def load_document(
     data: bytes | None = None,
     ocr: OcrMode = "auto",
     progress: PageProgress | None = None,
+    ocr_timeout: float = PAGE_TIMEOUT,
 ) -> Document:
     """Read one file into a Document (``LoadError`` with the reason when it cannot be read);
-    ``ocr`` and ``progress`` (pages OCR reads) are for PDFs."""
+    ``ocr``, ``progress`` (pages OCR reads) and ``ocr_timeout`` (seconds a page) are for PDFs."""
     try:
         data = path.read_bytes() if data is None else data
     except OSError as exc:
         raise LoadError(rel, f"cannot read: {exc.strerror or exc}") from exc
     kind, language = identify(path, data)
-    return format_of(kind).load(path, rel, data, Reading(language, ocr, progress))
+    return format_of(kind).load(path, rel, data, Reading(language, ocr, progress, ocr_timeout))
 
 
 def chunk_document(doc: Document, settings: ChunkSettings) -> list[Chunk]:

@@ -19,7 +19,7 @@ from core.errors import LongqaError
 from core.files import sha256_file
 from ingest.chunking import ChunkSettings
 from ingest.errors import LoadError, SkipFile
-from ingest.ocr import OcrMode
+from ingest.ocr import PAGE_TIMEOUT, OcrMode
 from ingest.pipeline import Loaded, chunk_document, load_document
 from ingest.walk import DEFAULT_MAX_BYTES, Found, Skipped, shown, walk
 from retrieval import vectors
@@ -99,10 +99,15 @@ class _Run:
     """State of one ingest: timings, outcomes, and files waiting to be embedded."""
 
     def __init__(
-        self, embedder: Embedder, writer: Writer, progress: Progress | None, ocr: OcrMode = "auto"
+        self,
+        embedder: Embedder,
+        writer: Writer,
+        progress: Progress | None,
+        ocr: OcrMode = "auto",
+        ocr_timeout: float = PAGE_TIMEOUT,
     ) -> None:
         self.embedder = embedder
-        self.ocr = ocr
+        self.ocr, self.ocr_timeout = ocr, ocr_timeout
         self.writer = writer
         self.progress = progress or (lambda *_: None)
         self.seconds = {"scan": 0.0, "parse": 0.0, "chunk": 0.0, "embed": 0.0, "write": 0.0}
@@ -162,9 +167,10 @@ def ingest(
     hnsw_threshold: int | None = None,
     progress: Progress | None = None,
     ocr: OcrMode = "auto",
+    ocr_timeout: float = PAGE_TIMEOUT,
 ) -> IngestReport:
     """Bring the index at ``index_folder`` up to date with ``roots`` (``ocr``: which PDF pages OCR
-    reads, for the files read in this run)."""
+    reads, for the files read in this run; ``ocr_timeout``: the seconds it may spend on one)."""
     if not any(Path(r).exists() for r in roots):
         raise LongqaError(f"no such file or folder: {', '.join(str(r) for r in roots) or '(none given)'}")
     model, chunks = (embedder.name, embedder.dimension), (chunking.tokens, chunking.overlap)
@@ -172,7 +178,7 @@ def ingest(
     threshold = vectors.DEFAULT_HNSW_THRESHOLD if hnsw_threshold is None else hnsw_threshold
     index = Index.open(index_folder, expect=config, create=True, hnsw_threshold=threshold)
     try:
-        return _ingest(roots, index, config, embedder, chunking, max_bytes, progress, ocr)
+        return _ingest(roots, index, config, embedder, chunking, max_bytes, progress, ocr, ocr_timeout)
     finally:
         index.close()
 
@@ -186,6 +192,7 @@ def _ingest(
     max_bytes: int,
     progress: Progress | None,
     ocr: OcrMode = "auto",
+    ocr_timeout: float = PAGE_TIMEOUT,
 ) -> IngestReport:
     """Scan, find what changed, read and embed it, drop what is gone: one write transaction."""
     started = time.perf_counter()
@@ -199,7 +206,7 @@ def _ingest(
     (progress or (lambda *_: None))("scan", len(found), len(found), "")
 
     with index.write(config) as writer:
-        run = _Run(embedder, writer, progress, ocr)
+        run = _Run(embedder, writer, progress, ocr, ocr_timeout)
         run.seconds["scan"] = scanned
         cited, todo = _changed(found, known, rechunk, outcomes, run)
         _read_and_embed(todo, known, chunking, run)
@@ -293,6 +300,7 @@ def _read(
             data,
             run.ocr,
             lambda done, total, what: run.progress("ocr", done, total, what),
+            run.ocr_timeout,
         )
         run.seconds["parse"] += time.perf_counter() - started
         stage, started = "chunk", time.perf_counter()
