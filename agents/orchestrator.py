@@ -238,7 +238,9 @@ class Answerer:
             removed += unsupported
             refused = not citations
         short = ""
-        if not refused:
+        if not refused and draft.short is not None:
+            short = draft.short  # written in code from what was found (collect's count or list)
+        elif not refused:
             status("picking out the short answer")
             short = short_answer(question, text, Caller(self.backend, trace))
         return Answer(

@@ -46,6 +46,7 @@ _KINDS = {
     "worker": "notes",
     "retrieve": "facts",
     "short": "short",
+    "collect": "items",
 }
 _KEEP_SECONDS = 60.0  # the most an interrupted call waits for the model to store what it read
 _STATUS_PREFIX = re.compile(r"^Error code: \d+ - ")  # the openai client's, before the server's words

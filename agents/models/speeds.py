@@ -37,8 +37,9 @@ _SAMPLES = 48  # samples kept per backend for the fit
 _SPREAD = 2_500  # the fit needs samples whose contexts differ by at least this many tokens
 _DEFAULT_LOAD = 400e6  # bytes per second reading a stored prefix state (a laptop SSD, cold)
 # tokens a call writes before anything was measured: an answer of one to three sentences, a
-# worker's new facts (often NONE), the facts the retrieve step copies
-WRITTEN = {"answer": 80.0, "notes": 60.0, "facts": 150.0, "short": 6.0}
+# worker's new facts (often NONE), the facts the retrieve step copies, the items collect copies
+# from one passage (often NONE)
+WRITTEN = {"answer": 80.0, "notes": 60.0, "facts": 150.0, "short": 6.0, "items": 30.0}
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Speed:
     written: dict[str, float] = field(default_factory=dict)  # tokens a call of each kind writes, usually
 
     def writes(self, kind: str) -> float:
-        """How many tokens a call of ``kind`` (answer, notes, facts) writes, as measured here."""
+        """How many tokens a call of ``kind`` (answer, notes, facts, items) writes, as measured here."""
         return self.written.get(kind, WRITTEN[kind])
 
     def prefill_seconds(self, new_tokens: int, past_tokens: int = 0) -> float:

@@ -1,5 +1,9 @@
 """The router (``auto``): how to read, decided per question, with its reason and its estimates.
 
+0. A question about many items ("how many", "list the", "which … all") → collect (one short
+   extraction call per passage that can hold them, the counting done in code), on every model,
+   when its estimate is within the preference's budget: no strategy that asks the model to count
+   answered any of the 11 such questions of examples/eval.jsonl (benchmarks/results/eval-examples).
 1. The whole collection fits the window *and* reading it all stays within the preference's
    latency budget (estimated from the backend's measured prefill and decode speeds) →
    full_context; except, on a small model, a question about one thing whose retrieve_reason is
@@ -47,6 +51,13 @@ _WHOLE = re.compile(
     r"\b(summari[sz]e|summary|overview|outline|main (?:points|topics|ideas|themes)|all|every|each|"
     r"list(?:s|ing)?|how many|number of|count|enumerate|compare|comparison|differences?|across|"
     r"throughout|whole|entire|overall|which (?:chapters|sections|files|modules))\b",
+    re.IGNORECASE,
+)
+
+
+_ITEMS = re.compile(
+    r"\b(how many|number of|count (?:of|the)|(?:list|enumerate|name) (?:all|every|each|the)|"
+    r"which (?:\w+ ){0,4}(?:all|every)|what are (?:all )?the (?:\w+ ){0,2}\w+s)\b",
     re.IGNORECASE,
 )
 
@@ -100,11 +111,12 @@ def follow_ups(question: str, corpus: Corpus, backend: Backend, prefer: str = "b
 
 def reading(question: str, corpus: Corpus, backend: Backend) -> Reading:
     """The collection's size in the backend's tokens and, on a backend that keeps prefix states,
-    each strategy's question-independent prompts and what of them is cached already."""
+    each strategy's question-independent prompts and what of them is cached already (collect's,
+    its passages in scope, on every backend)."""
     found = Reading(corpus.estimate_tokens(backend.spec, backend.count_text))
-    if backend.cached_prefix is None:
-        return found
     for name, strategy in STRATEGIES.items():
+        if backend.cached_prefix is None and name != StrategyName.COLLECT:
+            continue  # nothing cached to count; collect's passages are its calls, cached or not
         try:
             prefixes = strategy.prefixes(question, Context(corpus, Caller(backend, Trace())))
         except BudgetError:
@@ -149,6 +161,16 @@ def route(question: str, corpus: Corpus, backend: Backend, prefer: str = "balanc
     about = (
         f"the question is about one thing (top retrieval score {top:.2f}, {concentration:.2f} above the rest)"
     )
+    items = _ITEMS.search(question)
+    collect = options[StrategyName.COLLECT]
+    if items and collect.seconds <= latency:
+        return Decision(
+            StrategyName.COLLECT,
+            f"the question asks about many items (its wording '{items.group(0)}'): collect copies them "
+            f"from {collect.calls} passage(s) and counts them in code, ~{collect.seconds:.0f}s, within "
+            f"the {prefer} budget of {latency:.0f}s",
+            options,
+        )
     rr = options[StrategyName.RETRIEVE_REASON]
     if fits and one_thing and backend.packaged and rr.seconds <= latency:
         return Decision(

@@ -32,6 +32,7 @@ def test_every_strategy_is_registered_once_with_its_alias() -> None:
         "retrieve_reason": "rag",
         "chain_of_agents": "coa",
         "baseline": "baseline",
+        "collect": "collect",
     }
 
 

@@ -51,7 +51,13 @@ def test_small_collection_on_fast_backend_is_read_whole(small_corpus: Corpus) ->
     decision = route("How much disk space?", ShapedCorpus(small_corpus, CONCENTRATED), backend_with(GPU))
     assert decision.strategy == "full_context"
     assert "fits the 32768-token window" in decision.reason
-    assert set(decision.estimates) == {"full_context", "retrieve_reason", "chain_of_agents", "baseline"}
+    assert set(decision.estimates) == {
+        "full_context",
+        "retrieve_reason",
+        "chain_of_agents",
+        "baseline",
+        "collect",
+    }
 
 
 def test_a_read_ahead_collection_is_reported_as_prompt_tokens_read_ahead(small_corpus: Corpus) -> None:
@@ -102,7 +108,7 @@ def test_cpu_does_not_read_a_long_manual_whole_for_a_lookup(big_corpus: Corpus) 
 @pytest.mark.parametrize(
     ("question", "scores", "signal"),
     [
-        ("How many programs does the package include?", CONCENTRATED, "its wording ('How many')"),
+        ("Compare the programs the package includes.", CONCENTRATED, "its wording ('Compare')"),
         ("Summarize the guide.", CONCENTRATED, "its wording ('Summarize')"),
         ("What is this about?", FLAT, "flat retrieval scores"),
         ("What is this about?", LOW, "low retrieval scores"),
@@ -119,7 +125,7 @@ def test_whole_collection_questions_go_to_chain_of_agents(
 
 def test_chain_of_agents_is_scoped_when_the_whole_is_over_budget(big_corpus: Corpus) -> None:
     decision = route(
-        "How many error types does errors.go define with WithMessage and WithStack?",
+        "Compare the error types errors.go defines with WithMessage and WithStack.",
         ShapedCorpus(big_corpus, CONCENTRATED),
         backend_with(Speed(150, 15), window=8192),
     )

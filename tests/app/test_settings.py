@@ -48,7 +48,7 @@ def test_an_unknown_preference_fails_where_settings_are_made_naming_the_valid_va
     [
         (
             {"strategy": "fast"},
-            "setting strategy: unknown strategy 'fast': use auto, full, rag, coa, baseline "
+            "setting strategy: unknown strategy 'fast': use auto, full, rag, coa, baseline, collect "
             "(or full_context, retrieve_reason, chain_of_agents)",
         ),
         ({"prefer": "fastest"}, "setting prefer: unknown preference 'fastest': use quality, balanced, cost"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from agents.reading.strategies.base import Context, Draft, Strategy
 from agents.reading.strategies.baseline import Baseline
 from agents.reading.strategies.chain_of_agents import ChainOfAgents
+from agents.reading.strategies.collect import Collect
 from agents.reading.strategies.full_context import FullContext
 from agents.reading.strategies.registry import StrategyName
 from agents.reading.strategies.retrieve_reason import RetrieveReason
@@ -21,6 +22,7 @@ STRATEGIES: dict[str, Strategy] = {
     StrategyName.RETRIEVE_REASON: RetrieveReason(),
     StrategyName.CHAIN_OF_AGENTS: ChainOfAgents(),
     StrategyName.BASELINE: Baseline(),
+    StrategyName.COLLECT: Collect(),
 }
 
 __all__ = ["STRATEGIES", "Context", "Draft", "Strategy"]

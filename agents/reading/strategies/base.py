@@ -65,6 +65,7 @@ class Draft:
     evidence: Evidence
     refused: bool
     facts: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # marker → verified quotes
+    short: str | None = None  # the short answer, where the strategy wrote it in code (collect)
 
 
 FRAME_TOKENS = 250  # prompt text around the evidence, before the exact prompt is known

@@ -23,6 +23,7 @@ class StrategyName(StrEnum):
     RETRIEVE_REASON = "retrieve_reason"
     CHAIN_OF_AGENTS = "chain_of_agents"
     BASELINE = "baseline"
+    COLLECT = "collect"
 
 
 class Preference(StrEnum):
@@ -78,6 +79,13 @@ STRATEGY_INFO: dict[StrategyName, StrategyInfo] = {
             "Baseline (the best chunks, one call)",
             "puts the best-matching chunks in one prompt, the common RAG recipe: fast, and what "
             "Automatic picks for a small model's questions about the whole",
+        ),
+        StrategyInfo(
+            StrategyName.COLLECT,
+            "collect",
+            "Collect every item, then count",
+            "reads each passage that can hold the items a question asks about, copies them out, then "
+            "counts and lists them in code, each with its citation: for “how many” and “list all”",
         ),
     )
 }
