@@ -16,17 +16,17 @@ from tests.conftest import EXAMPLES
 def test_the_sample_dataset_loads_with_its_docs_and_evidence() -> None:
     items = load_dataset(EXAMPLES / "eval.jsonl")
     examples = EXAMPLES.resolve()
-    assert len(items) == 63
+    assert len(items) == 94
     assert Counter(item.type for item in items) == {
         "lookup": 19,
         "multi_hop": 10,
-        "aggregate": 11,
+        "aggregate": 42,
         "code": 12,
         "unanswerable": 11,
     }
     whole = [item for item in items if item.docs == (examples,)]  # "examples", found one folder up
     single = [item for item in items if item.docs != (examples,)]
-    assert [item.id for item in whole] == [f"e{n:02}" for n in range(1, 36)]
+    assert [item.id for item in whole] == [f"e{n:02}" for n in [*range(1, 36), *range(64, 75)]]
     assert all(item.docs_root == examples for item in whole)
     for item in single:  # one existing file under examples/, evidence relative to its folder
         (doc,) = item.docs
@@ -36,10 +36,10 @@ def test_the_sample_dataset_loads_with_its_docs_and_evidence() -> None:
     simplejson = examples / "simplejson"
     fasta = [item for item in single if item.docs == (examples / "fasta_guide.pdf",)]
     assert [item.id for item in single if item.docs[0].is_relative_to(simplejson)] == [
-        f"e{n}" for n in range(36, 55)
+        f"e{n}" for n in [*range(36, 55), *range(85, 95)]
     ]
-    assert [item.id for item in fasta] == [f"e{n}" for n in range(55, 64)]
-    fasta_types = {"lookup": 3, "multi_hop": 2, "aggregate": 2, "unanswerable": 2}
+    assert [item.id for item in fasta] == [f"e{n}" for n in [*range(55, 64), *range(75, 85)]]
+    fasta_types = {"lookup": 3, "multi_hop": 2, "aggregate": 12, "unanswerable": 2}
     assert Counter(item.type for item in fasta) == fasta_types
     assert all(item.evidence for item in items if not item.unanswerable)
     for item in items:
