@@ -12,7 +12,8 @@ None for them).
 - contains (not in DESIGN; reported beside EM because answers are sentences): some normalised
   gold occurs in the normalised prediction on token boundaries (ALCE's STR-EM, token-aligned).
 - item recall (questions about many items, with gold ``items``): the share of the items the
-  answer names, each found the way ``contains`` finds a gold; such a question is right when the
+  answer names, each as whole words, case aside, its punctuation kept (``-a`` is not ``a``, and
+  ``the`` is an item like any other); such a question is right when the
   answer states the count (a gold answer) or names at least ``ITEMS_RIGHT`` of the items.
 - refusal accuracy: refused if and only if the gold is ``UNANSWERABLE``.
 - evidence hit: some citation span overlaps some gold evidence: same file (both paths normalised:
@@ -98,8 +99,18 @@ def item_recall(prediction: str, items: Sequence[str]) -> float | None:
     None for a question without gold items."""
     if not items:
         return None
-    predicted = f" {normalize_answer(strip_markers(prediction))} "
-    return sum(f" {normalize_answer(i)} " in predicted for i in items) / len(items)
+    predicted = " ".join(strip_markers(prediction).casefold().split())
+    return sum(_names(item, predicted) for item in items) / len(items)
+
+
+def _names(item: str, text: str) -> bool:
+    """Whether ``text`` (casefolded, spaces folded) names ``item`` as a whole: an option such as
+    ``-a`` or a symbol such as ``/`` keeps its punctuation, which SQuAD's normalisation drops."""
+    words = item.casefold().split()
+    if not words:
+        return False
+    pattern = r"\s".join(re.escape(w) for w in words)
+    return re.search(rf"(?<![\w-]){pattern}(?![\w-])", text) is not None
 
 
 def refusal_correct(refused: bool, golds: Sequence[str]) -> bool:
