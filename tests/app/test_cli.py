@@ -194,10 +194,10 @@ def test_eval_without_a_terminal_prints_a_line_per_finished_pair(
 
 
 def test_ui_restricts_streamlit_to_the_loopback_address(monkeypatch: pytest.MonkeyPatch) -> None:
-    import subprocess as subprocess_module
+    from app.cli import ui as ui_command
 
     started: list[list[str]] = []
-    monkeypatch.setattr(subprocess_module, "call", lambda command, env: started.append(command) or 0)
+    monkeypatch.setattr(ui_command, "run_child", lambda command, env: started.append(command) or 0)
     assert run(["ui", "--port", "8600"]) == 0
     options = dict(zip(started[0][5::2], started[0][6::2], strict=False))
     assert options["--server.address"] == "127.0.0.1" and options["--server.port"] == "8600"
