@@ -2,8 +2,10 @@
 every Chain-of-Agents worker will ask for are computed and stored now, so that even the first
 question reads only itself.
 
-Resumable: a prefix already stored is not read again, so an interrupted warm goes on where it
-stopped. It only ever adds to the prefix cache (which evicts by its own size bound).
+Resumable: a prefix already stored (whole: a damaged entry is read again) is not read again, so
+an interrupted or killed warm goes on where it stopped. It only ever adds to the prefix cache
+(which evicts by its own size bound). A cache folder that cannot be written is one line before
+anything is read; a part whose state did not fit (a disk that filled up) is "not stored".
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Warmed:
     part: str  # "full_context" or "segment 3 of 6"
     label: str  # the first block it holds
     tokens: int = 0
-    status: str = "stored"  # stored, already stored, too short to keep, does not fit
+    status: str = "stored"  # stored, already stored, not stored, too short to keep, does not fit
     seconds: float = 0.0
     bytes: int = 0
 
@@ -45,7 +47,8 @@ class WarmReport:
 
     @property
     def prefilled(self) -> int:
-        return sum(p.tokens for p in self.parts if p.status == "stored")
+        """Tokens read now (stored or not)."""
+        return sum(p.tokens for p in self.parts if p.status in ("stored", "not stored"))
 
     @property
     def stored_bytes(self) -> int:
@@ -64,8 +67,14 @@ def warm(corpus: Corpus, backend: Backend, progress: Progress | None = None) -> 
             f"{backend.spec} keeps no prefix states in this process: warm works with llamacpp: models "
             "(a server such as vllm serve caches prompt prefixes itself)"
         )
-    if getattr(chat, "prefix_cache", None) is None:
+    cache = getattr(chat, "prefix_cache", None)
+    if cache is None:
         raise LongqaError("the prefix cache is turned off (prefix_cache_gb = 0): nothing to warm")
+    reason = cache.unwritable()
+    if reason is not None:  # said now, not after hours of reading that could not be kept
+        raise LongqaError(
+            f"the prefix cache folder {cache.folder} cannot be written ({reason}): nothing to warm"
+        )
     if not corpus.chunks():
         raise LongqaError("the collection is empty: ingest some documents first")
     tick = progress or (lambda *_: None)
@@ -94,8 +103,12 @@ def warm(corpus: Corpus, backend: Backend, progress: Progress | None = None) -> 
         warmed.bytes = lookup.stored_bytes
         if not lookup.prefix_tokens:
             warmed.status = "too short to keep"  # cheaper to read again than to load
+        elif lookup.stored_bytes:
+            warmed.status = "stored"
+        elif lookup.computed_tokens or lookup.memory_tokens:  # read, then not kept
+            warmed.status = "not stored"  # the folder filled up: the cache's warning says why
         else:
-            warmed.status = "stored" if lookup.computed_tokens or lookup.stored_bytes else "already stored"
+            warmed.status = "already stored"
         report.parts.append(warmed)
     tick(len(jobs), len(jobs), "done")
     return report
