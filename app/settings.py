@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     prefix_cache_gb: float = Field(
         8.0,
         ge=0,
+        le=1_000_000,  # a petabyte; past it (1e300, inf) the size in bytes is no number
+        allow_inf_nan=False,
         description="disk kept for prefix states (what the in-process model read of a document or a "
         "segment, reused by later questions) under longqa's cache folder, least recently used "
         "evicted first; 0 turns the cache off",
