@@ -11,7 +11,7 @@ LAYERS = ["core", "ingest", "retrieval", "agents", "app", "ui"]  # each may impo
 # Inside a layer: each part may import those before it (a part is a subpackage or a module).
 INNER = {
     "agents": ["answer", "prompts", "models", "evidence", "verify", "reading", "orchestrator"],
-    "app": ["settings", "records", "journal", "wiring", "batch", "evaluation", "services", "cli"],
+    "app": ["settings", "records", "journal", "wiring", "batch", "evaluation", "services", "http", "cli"],
 }
 
 

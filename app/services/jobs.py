@@ -149,6 +149,11 @@ class Job(Generic[T]):
         with self._lock:
             return "".join(self._pieces)
 
+    def pieces(self, start: int = 0) -> list[str]:
+        """The streamed pieces from the ``start``-th on, as they came (a token each)."""
+        with self._lock:
+            return self._pieces[start:]
+
     @property
     def last_status(self) -> str:
         with self._lock:
