@@ -65,9 +65,13 @@ def describe_model(spec: str) -> str:
         return "not a model spec: use llamacpp:default, openai:http://HOST:PORT/v1 or vllm:MODEL"
 
 
+def _empty(collection: Collection) -> LongqaError:
+    return LongqaError(f"the collection {collection.name!r} is empty: add documents to it first")
+
+
 def _not_empty(collection: Collection) -> None:
     if not summary(collection).chunks:
-        raise LongqaError(f"the collection {collection.name!r} is empty: add documents to it first")
+        raise _empty(collection)
 
 
 def search(
@@ -82,8 +86,11 @@ def search(
     if not query.strip():
         raise LongqaError("type what to look for first")
     query = check_question(query)
-    _not_empty(collection)
+    if not collection.ingested:
+        raise _empty(collection)
     with wiring.open_index(settings, collection.index) as index:
+        if not index.stats()["chunks"]:  # opened once: a search is the door's most frequent call
+            raise _empty(collection)
         return wiring.searcher(settings, index).search(query, k=k or settings.search_k, mode=mode)
 
 
