@@ -6,4 +6,5 @@ together. By job, each importing only those before it:
 - ``wiring``: settings in, ready parts out (the embedder, the index, the backend, the answerer);
 - ``batch``: a file of questions in, answers out; ``evaluation/``: scoring strategies on a dataset;
 - ``services/``: what the web UI calls;
+- ``http/``: the HTTP API (``longqa serve``) over those services;
 - ``cli/``: the terminal."""

@@ -47,6 +47,7 @@ __all__ = [
     "StrategyName",
     "label",
     "load_settings",
+    "override",
 ]
 
 
@@ -127,6 +128,11 @@ class Settings(BaseSettings):
     concurrency: int = Field(4, ge=1, description="questions in flight at once against a server")
     threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all)")
     api_key: str | None = Field(None, description="API key for an OpenAI-compatible server")
+    api_token: str | None = Field(
+        None,
+        description="the bearer token `longqa serve` requires on every request (needed to listen "
+        "on any address but 127.0.0.1)",
+    )
     prefix_cache_gb: float = Field(
         8.0,
         ge=0,
@@ -214,6 +220,18 @@ def load_settings(**overrides: Any) -> Settings:
     _check_toml_file()
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise LongqaError(_settings_message(exc)) from None
+
+
+def override(settings: Settings, **overrides: Any) -> Settings:
+    """``settings`` with ``overrides`` (``None``: not given) checked as ``load_settings`` checks
+    them: for a caller that read the settings once and takes a few per request (``longqa serve``)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return settings
+    try:
+        return Settings(**{**settings.model_dump(), **given})
     except ValidationError as exc:
         raise LongqaError(_settings_message(exc)) from None
 

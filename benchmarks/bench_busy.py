@@ -37,12 +37,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["LONGQA_CACHE_DIR"] = tempfile.mkdtemp(prefix="longqa-busy-")  # nothing read ahead
 
-    from app import wiring
-    from app.settings import load_settings
+    import longqa
 
-    settings = load_settings(strategy="full", verify=False)
     folder = Path(tempfile.mkdtemp(prefix="longqa-busy-ix-"))
-    wiring.ingest_paths(settings, [args.doc], folder)
+    collection = longqa.Collection.open(folder, longqa.load_settings(strategy="full", verify=False))
+    collection.add(args.doc)
     burners = [multiprocessing.Process(target=_burn, daemon=True) for _ in range(args.burners)]
     for burner in burners:
         burner.start()
@@ -54,8 +53,7 @@ def main() -> None:
         print(f"[{lines[-1][0]:7.1f}s] {text}", flush=True)
 
     try:
-        with wiring.open_index(settings, folder) as index:
-            answer = wiring.answerer(settings, index).ask(args.question, on_status=status)
+        answer = collection.ask(args.question, on_status=status)
     finally:
         for burner in burners:
             burner.terminate()

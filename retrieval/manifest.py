@@ -35,6 +35,10 @@ class IndexMismatchError(StoreError):
     """An index built with another embedding model or format version."""
 
 
+class IndexBusy(StoreError):
+    """An index another ingest is writing to."""
+
+
 @dataclass(frozen=True)
 class IndexConfig:
     """What an index is built with; recorded in the manifest and checked on every open."""

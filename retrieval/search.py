@@ -9,6 +9,7 @@ was found.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ingest.document import Chunk
 from retrieval.embeddings import Embedder
@@ -27,6 +28,19 @@ class Hit:
     dense_rank: int | None
     lexical_score: float | None
     lexical_rank: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of ``longqa search --json`` and ``longqa serve``'s search (without its rank)."""
+        return {
+            "label": self.chunk.label,
+            "score": self.score,
+            "dense_rank": self.dense_rank,
+            "lexical_rank": self.lexical_rank,
+            "section": self.chunk.section,
+            "chunk_id": self.chunk.chunk_id,
+            "span": self.chunk.span.__dict__,
+            "text": self.chunk.text,
+        }
 
 
 class HybridSearcher:

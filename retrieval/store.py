@@ -36,6 +36,7 @@ from ingest.document import Chunk, Document, Span, TextBox
 from retrieval import derived, vectors
 from retrieval.manifest import (
     MANIFEST,
+    IndexBusy,
     IndexConfig,
     StoreError,
     check_manifest,
@@ -302,7 +303,7 @@ class Index:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise StoreError(f"{self.folder}: another ingest is writing to this index") from None
+                raise IndexBusy(f"{self.folder}: another ingest is writing to this index") from None
             yield
         finally:
             handle.close()

@@ -1,4 +1,5 @@
-"""The packages are layers and imports point down only: ui → app → agents → retrieval → ingest → core.
+"""The packages are layers and imports point down only: ui → longqa → app → agents → retrieval →
+ingest → core (``longqa``, the Python API, is a façade over app/ that no layer below imports).
 Inside agents/ and app/ the subpackages are layers too, in the order their ``__init__`` gives."""
 
 from __future__ import annotations
@@ -7,11 +8,11 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["core", "ingest", "retrieval", "agents", "app", "ui"]  # each may import those before it
+LAYERS = ["core", "ingest", "retrieval", "agents", "app", "longqa", "ui"]  # each may import those before it
 # Inside a layer: each part may import those before it (a part is a subpackage or a module).
 INNER = {
     "agents": ["answer", "prompts", "models", "evidence", "verify", "reading", "orchestrator"],
-    "app": ["settings", "records", "journal", "wiring", "batch", "evaluation", "services", "cli"],
+    "app": ["settings", "records", "journal", "wiring", "batch", "evaluation", "services", "http", "cli"],
 }
 
 

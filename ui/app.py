@@ -6,14 +6,14 @@ the ``app`` package; the repository root goes first instead. Everything else is 
 Before anything is drawn, the address the page was opened with (the ``Host`` header) must name
 this server: a loopback name or the address it was started on. A page on another site that
 points its own domain at 127.0.0.1 (DNS rebinding) could otherwise drive this UI, which reads
-folders on the server. A session without headers (Streamlit's AppTest) is allowed.
+folders on the server (the rule is ``app.services.hosts``', which ``longqa serve`` applies too). A
+session without headers (Streamlit's AppTest) is allowed.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
@@ -22,31 +22,9 @@ if str(_HERE.parent) not in sys.path:
 
 import streamlit as st  # noqa: E402 - after the path fix above
 
+from app.services.hosts import allowed_host  # noqa: E402 - after the path fix above
 from ui.markup import escape  # noqa: E402 - after the path fix above
 from ui.shell import main  # noqa: E402 - after the path fix above
-
-LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-def host_name(host: str) -> str | None:
-    """The name in a Host header (``localhost:8501`` → ``localhost``, ``[::1]:8501`` → ``::1``);
-    None when it is not a usable host."""
-    try:
-        name = urlsplit(f"//{host.strip()}").hostname
-    except ValueError:
-        return None
-    return name.rstrip(".") if name else None
-
-
-def allowed_host(host: str | None, server_address: str | None) -> bool:
-    """Whether a request's Host header names this server (no header at all: allowed)."""
-    if host is None:
-        return True
-    name = host_name(host)
-    if name is None:
-        return False
-    served = host_name(server_address) if server_address else None
-    return name in LOOPBACK or (served is not None and name == served)
 
 
 def _check_host() -> None:

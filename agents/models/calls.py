@@ -79,8 +79,10 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def _describe_failure(exc: Exception, backend: Backend, seconds: float) -> str:
-    from agents.models.openai_compat import failures
+def _describe_failure(exc: Exception, backend: Backend, seconds: float) -> LongqaError:
+    """The one-line error for a failed call: a ServerError when the model server is down, slow
+    or broke off (what ``longqa serve`` answers 503 for), else a LongqaError."""
+    from agents.models.openai_compat import ServerError, failures
 
     who = describe(backend)
     chain = list(_causes(exc))
@@ -91,20 +93,21 @@ def _describe_failure(exc: Exception, backend: Backend, seconds: float) -> str:
         return any(isinstance(e, classes) for e in chain)
 
     if any("refused" in str(e).lower() for e in chain):
-        return f"{who} is not reachable: connection refused (is the server running?)"
+        return ServerError(f"{who} is not reachable: connection refused (is the server running?)")
     if any_of(kinds.timeout):
-        return too_slow(backend, seconds)
+        return ServerError(too_slow(backend, seconds))
     status = getattr(exc, "status_code", None)
     if status is not None:
-        return f"{who} answered HTTP {status}: {_STATUS_PREFIX.sub('', text)}"
+        line = f"{who} answered HTTP {status}: {_STATUS_PREFIX.sub('', text)}"
+        return ServerError(line) if status >= 500 else LongqaError(line)
     if any_of(kinds.connect):
         detail = next((str(e) for e in reversed(chain) if str(e)), text)
-        return f"{who} is not reachable: {_first_line(detail)}"
+        return ServerError(f"{who} is not reachable: {_first_line(detail)}")
     if any_of(kinds.broken):
-        return f"{who} broke off the connection in the middle of its answer"
+        return ServerError(f"{who} broke off the connection in the middle of its answer")
     if "No generation chunks" in text or any_of(kinds.decode):  # the first: langchain-core's words
-        return f"{who} sent something that is not a chat completion stream"
-    return f"the call to {who} failed: {type(exc).__name__}: {text}"
+        return LongqaError(f"{who} sent something that is not a chat completion stream")
+    return LongqaError(f"the call to {who} failed: {type(exc).__name__}: {text}")
 
 
 class _End:
@@ -303,7 +306,7 @@ class Caller:
                     if not isinstance(item.error, Exception):
                         raise item.error
                     log.debug("model call failed", exc_info=item.error)
-                    raise LongqaError(_describe_failure(item.error, self.backend, deadline)) from item.error
+                    raise _describe_failure(item.error, self.backend, deadline) from item.error
                 watch.chunk()
                 yield item
         except KeyboardInterrupt:

@@ -60,21 +60,6 @@ def search(
     with wiring.open_index(settings, index or settings.index) as opened:
         hits = wiring.searcher(settings, opened).search(query, k=settings.search_k, mode=mode)
     if as_json:
-        print_json(
-            [
-                {
-                    "rank": rank,
-                    "label": h.chunk.label,
-                    "score": h.score,
-                    "dense_rank": h.dense_rank,
-                    "lexical_rank": h.lexical_rank,
-                    "section": h.chunk.section,
-                    "chunk_id": h.chunk.chunk_id,
-                    "span": h.chunk.span.__dict__,
-                    "text": h.chunk.text,
-                }
-                for rank, h in enumerate(hits, 1)
-            ]
-        )
+        print_json([{"rank": rank, **h.to_dict()} for rank, h in enumerate(hits, 1)])
     else:
         print_hits(query, hits)

@@ -20,7 +20,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from app.cli import answers, evaluation, index, ui
+from app.cli import answers, evaluation, index, serve, ui
 from app.cli.console import err, print_error
 from core.errors import LongqaError
 
@@ -85,6 +85,7 @@ app.command()(answers.batch)
 app.command(name="eval")(evaluation.evaluate)
 app.command()(evaluation.convert)
 app.command()(ui.ui)
+app.command()(serve.serve)
 
 
 def run(args: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Answering for the web UI: one question over one collection, streamed through callbacks.
+"""Answering for the web UI (and ``longqa serve``): one question over one collection, streamed
+through callbacks, and searching it.
 
 It checks what the user can get wrong before any model runs (an empty or overlong question, a
 collection with nothing in it), loads the backend the settings name (once per process, see
@@ -19,18 +20,23 @@ from app import wiring
 from app.services.collections import Collection, summary
 from app.settings import Settings
 from core.errors import LongqaError
+from retrieval.search import Hit
 
 __all__ = [
     "Answer",
     "CallRecord",
     "Citation",
+    "Hit",
     "Trace",
     "ask",
     "check_question",
     "describe_model",
+    "prepare",
     "read_ahead",
+    "search",
 ]
 
+SEARCH_MODES = ("hybrid", "dense", "lexical")
 QUESTION_LIMIT = 2000  # characters; longer "questions" are documents pasted in the wrong place
 
 _locks: dict[int, threading.Lock] = {}
@@ -59,11 +65,52 @@ def describe_model(spec: str) -> str:
         return "not a model spec: use llamacpp:default, openai:http://HOST:PORT/v1 or vllm:MODEL"
 
 
+def _empty(collection: Collection) -> LongqaError:
+    return LongqaError(f"the collection {collection.name!r} is empty: add documents to it first")
+
+
+def _not_empty(collection: Collection) -> None:
+    if not summary(collection).chunks:
+        raise _empty(collection)
+
+
+def search(
+    settings: Settings, collection: Collection, query: str, k: int | None = None, mode: str = "hybrid"
+) -> list[Hit]:
+    """The spans of ``collection`` that best match ``query`` (``longqa search``): ``k`` of them
+    (default: the settings' ``search_k``), by ``mode``: hybrid, dense or lexical."""
+    if mode not in SEARCH_MODES:
+        raise LongqaError(
+            f"unknown search mode {mode!r}: use {', '.join(SEARCH_MODES[:-1])} or {SEARCH_MODES[-1]}"
+        )
+    if not query.strip():
+        raise LongqaError("type what to look for first")
+    query = check_question(query)
+    if not collection.ingested:
+        raise _empty(collection)
+    with wiring.open_index(settings, collection.index) as index:
+        if not index.stats()["chunks"]:  # opened once: a search is the door's most frequent call
+            raise _empty(collection)
+        return wiring.searcher(settings, index).search(query, k=k or settings.search_k, mode=mode)
+
+
 def _lock_for(model: Backend) -> threading.Lock | None:
     if model.concurrency > 1:
         return None  # servers batch concurrent requests themselves
     with _locks_guard:
         return _locks.setdefault(id(model.chat), threading.Lock())
+
+
+def prepare(
+    settings: Settings, collection: Collection, on_status: Callable[[str], None] | None = None
+) -> Backend:
+    """What an answer needs before its first call, checked: something in the collection, and the
+    settings' model loaded (once per process; a server that is down fails here). For a caller that
+    must know before it starts to answer (an HTTP stream); ``ask`` does it itself."""
+    _not_empty(collection)
+    (on_status or (lambda _: None))(f"loading the model ({settings.model})")
+    with _loading:
+        return wiring.backend(settings)
 
 
 def ask(
@@ -76,13 +123,7 @@ def ask(
     """Answer ``question`` over ``collection`` with the settings' model (a ``fake:`` spec in tests)."""
     status = on_status or (lambda _: None)
     question = check_question(question)
-    if not summary(collection).chunks:
-        raise LongqaError(
-            f"the collection {collection.name!r} is empty: add documents to it in the sidebar first"
-        )
-    status(f"loading the model ({settings.model})")
-    with _loading:
-        model = wiring.backend(settings)
+    model = prepare(settings, collection, status)
     with wiring.open_index(settings, collection.index) as index:
         answerer = wiring.answerer(settings, index, model)
         lock = _lock_for(model)

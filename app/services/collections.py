@@ -40,6 +40,14 @@ class CollectionError(LongqaError):
     """A collection that cannot be created, found or deleted as asked."""
 
 
+class UnknownCollection(CollectionError):
+    """No collection of that name."""
+
+
+class CollectionExists(CollectionError):
+    """A collection of that name (in any case) is there already."""
+
+
 @dataclass(frozen=True)
 class Collection:
     """One collection: its name, its index folder and (for the UI's own) its files folder."""
@@ -132,13 +140,13 @@ class Collections:
         for collection in self.all():
             if collection.name == name:
                 return collection
-        raise CollectionError(f"no collection named {name!r}")
+        raise UnknownCollection(f"no collection named {name!r}")
 
     def create(self, name: str) -> Collection:
         """A new, empty collection (its index is made by the first ingest)."""
         name = check_name(name)
         if any(c.name.lower() == name.lower() for c in self.all()):
-            raise CollectionError(f"a collection named {name!r} already exists")
+            raise CollectionExists(f"a collection named {name!r} already exists")
         folder = self.root / name
         try:
             (folder / FILES).mkdir(parents=True)
@@ -165,6 +173,15 @@ class Collections:
         resolved = path.expanduser().resolve()
         roots = [self.root] + ([self.external] if self.external else [])
         return any(resolved == r or resolved.is_relative_to(r) for r in roots)
+
+
+def at(folder: Path) -> Collection:
+    """The collection at ``folder``: one of the UI's (``index/`` beside ``files/``), else an index
+    folder of its own (``longqa ingest --index``; new or not), which takes no uploads."""
+    folder = Path(folder).expanduser().resolve()
+    if (folder / FILES).is_dir() or (folder / INDEX / MANIFEST).exists():
+        return Collection(folder.name, folder, folder / INDEX, folder / FILES)
+    return Collection(_external_name(folder), folder.parent, folder, None, external=True)
 
 
 def summary(collection: Collection) -> Summary:

@@ -1,4 +1,5 @@
-"""Adding documents to a collection from the web UI: uploads, or a folder on the server.
+"""Adding documents to a collection from the web UI (or ``longqa serve``): uploads, or a folder
+on the server; and taking an uploaded one out again.
 
 Uploads are saved into the collection's ``files/`` folder (see ``app.services.uploads``) and that folder is
 ingested, so unchanged files cost a hash and nothing more; a folder on the server is ingested
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.services.collections import Collection, Collections, ingest
-from app.services.uploads import Limits, Saved, UploadError, save_upload
+from app.services.uploads import Limits, Saved, UploadError, check_upload, save_upload
 from app.settings import Settings
 from core.errors import LongqaError
+from core.files import temporary_name
 
 Progress = Callable[[str, int, int, str], None]
 Upload = tuple[str, bytes]  # (file name, content)
@@ -30,6 +32,10 @@ PROBLEMS = ("failed", "refused")
 NOT_KEPT = " (the upload was not kept)"
 
 log = logging.getLogger(__name__)
+
+
+class UnknownDocument(LongqaError):
+    """No uploaded document of that name in the collection."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,28 @@ class Added:
 def upload_limits(settings: Settings) -> Limits:
     """The upload caps, with the settings' per-file cap (``max_file_mb``)."""
     return Limits(file_bytes=settings.max_file_bytes)
+
+
+def _files_of(collection: Collection) -> Path:
+    if collection.files is None:
+        raise LongqaError(
+            f"{collection.name!r} was opened from an index folder and takes no uploads: "
+            "add a folder on the server instead"
+        )
+    return collection.files
+
+
+def check_uploads(
+    settings: Settings, collection: Collection, uploads: list[Upload], limits: Limits | None = None
+) -> None:
+    """Refuse the whole add, before anything is saved, when any upload would be refused
+    (``uploads.check_upload``): for a caller that answers at once (``longqa serve``), where the UI
+    lists a refused upload among the others' rows instead."""
+    _files_of(collection)
+    if not uploads:
+        raise UploadError("no files in the upload")
+    for name, data in uploads:
+        check_upload(name, data, limits or upload_limits(settings))
 
 
 def _reason(exc: LongqaError, name: str) -> str:
@@ -105,12 +133,7 @@ def add_uploads(
 ) -> Added:
     """Save the uploads into the collection and ingest them."""
     started = time.perf_counter()
-    if collection.files is None:
-        raise LongqaError(
-            f"{collection.name!r} was opened from an index folder and takes no uploads: "
-            "add a folder on the server instead"
-        )
-    files = collection.files
+    files = _files_of(collection)
     tick = progress or (lambda *_: None)
     limits = limits or upload_limits(settings)
     rows: list[Row] = []
@@ -149,6 +172,42 @@ def add_uploads(
                 (files / path).unlink(missing_ok=True)
                 reason += NOT_KEPT
             rows.append(Row(outcome.path, outcome.status, reason, outcome.chunks, outcome.pages))
+    return Added(rows, time.perf_counter() - started)
+
+
+def document_path(collection: Collection, path: str) -> Path:
+    """The uploaded file or folder ``path`` (as the collection's documents name it) in ``files/``;
+    an UnknownDocument when there is none."""
+    files = _files_of(collection).resolve()
+    rel = path.strip().removeprefix("files/").strip("/")
+    target = files / rel
+    if not rel or not target.resolve().is_relative_to(files) or target.resolve() == files:
+        raise UnknownDocument(f"{path!r} is not an uploaded document of {collection.name!r}")
+    if not (target.exists() or target.is_symlink()):
+        raise UnknownDocument(f"no document {path!r} in the collection {collection.name!r}")
+    return target
+
+
+def remove_document(
+    settings: Settings, collection: Collection, path: str, progress: Progress | None = None
+) -> Added:
+    """Take an uploaded file (or the folder a zip was unpacked into) out of the collection: its
+    chunks leave the index with it. When the ingest stops with an error it is put back."""
+    started = time.perf_counter()
+    target = document_path(collection, path)
+    assert collection.files is not None  # an opened index has no uploads (document_path)
+    aside = temporary_name(collection.folder / "removed")  # beside files/: never ingested
+    target.rename(aside)
+    try:
+        report = ingest(settings, collection, [collection.files], progress)
+    except BaseException:
+        aside.rename(target)
+        raise
+    if aside.is_dir() and not aside.is_symlink():
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        aside.unlink(missing_ok=True)
+    rows = [Row(f.path, f.status, f.reason) for f in report.files if f.status == "removed"]
     return Added(rows, time.perf_counter() - started)
 
 

@@ -5,7 +5,8 @@ running script; work done inside the script (a two-minute ingest, a streamed ans
 cut off. A ``Job`` runs the work on its own thread instead, and the page polls it: the streamed
 text, the latest status line and progress, and at the end a result or a one-line error. A job
 may give up when no page has looked at it for a while (its browser tab was closed), so that an
-answer nobody will read does not keep the model busy. Jobs never touch Streamlit.
+answer nobody will read does not keep the model busy. A reader that waits rather than polls (an
+HTTP stream) is told of every report (``on_change``). Jobs never touch Streamlit.
 """
 
 from __future__ import annotations
@@ -53,15 +54,21 @@ class Job(Generic[T]):
     """One piece of work on a daemon thread, reporting as it goes."""
 
     def __init__(
-        self, work: Callable[[Job[T]], T], label: str = "", abandon_after: float | None = None
+        self,
+        work: Callable[[Job[T]], T],
+        label: str = "",
+        abandon_after: float | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.label = label
+        self._on_change = on_change  # called (on the job's thread) after every report and at the end
         self.started = time.perf_counter()
         self.abandon_after = abandon_after  # stop when no page has looked for this long (seconds)
         self._seen = self.started
         self.finished: float | None = None
         self.result: T | None = None
         self.error: str | None = None
+        self.exception: BaseException | None = None  # what ``error`` describes
         self.stopped = False
         self.first_token_seconds: float | None = None
         self._pieces: list[str] = []
@@ -81,18 +88,25 @@ class Job(Generic[T]):
             if self.first_token_seconds is None and text.strip():
                 self.first_token_seconds = time.perf_counter() - self.started
             self._pieces.append(text)
+        self._changed()
 
     def status(self, text: str) -> None:
         """A status line ('choosing how to read', 'loading the model …')."""
         self._check()
         with self._lock:
             self._statuses.append(text)
+        self._changed()
 
     def progress(self, stage: str, done: int, total: int, detail: str = "") -> None:
         """A progress report, in the shape of the indexer's progress callback."""
         self._check()
         with self._lock:
             self._progress = Progress(stage, done, total, detail)
+        self._changed()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
 
     def _check(self) -> None:
         if self.abandon_after is not None and time.perf_counter() - self._seen > self.abandon_after:
@@ -106,10 +120,11 @@ class Job(Generic[T]):
         except Stopped:
             self.stopped = True
         except BaseException as exc:  # noqa: BLE001 - the thread's last line: the page shows one line
-            self.error = describe_error(exc)
+            self.error, self.exception = describe_error(exc), exc
         finally:
             self.finished = time.perf_counter()
             self._done.set()
+            self._changed()
 
     # ------------------------------------------------------------ the page's side
     @property
@@ -133,6 +148,11 @@ class Job(Generic[T]):
         """The text streamed so far."""
         with self._lock:
             return "".join(self._pieces)
+
+    def pieces(self, start: int = 0) -> list[str]:
+        """The streamed pieces from the ``start``-th on, as they came (a token each)."""
+        with self._lock:
+            return self._pieces[start:]
 
     @property
     def last_status(self) -> str:

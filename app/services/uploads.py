@@ -56,6 +56,10 @@ class UploadError(LongqaError):
     """An upload refused; the message names the file (and the zip entry) and the reason."""
 
 
+class TooLarge(UploadError):
+    """An upload over one of the size caps (``Limits``)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Caps on what one upload may bring in."""
@@ -159,7 +163,7 @@ def check_document(name: str, data: bytes, limits: Limits) -> None:
     if not data:
         raise UploadError(f"{name}: the file is empty")
     if len(data) > limits.file_bytes:
-        raise UploadError(
+        raise TooLarge(
             f"{name}: {_size(len(data))} is over the {_size(limits.file_bytes)} limit for one document"
         )
     suffix = PurePosixPath(name).suffix.lower()
@@ -235,12 +239,10 @@ def _plan(zip_name: str, archive: zipfile.ZipFile, limits: Limits) -> list[Entry
     """Check every entry before anything is written; the files to unpack with their parts."""
     infos = archive.infolist()
     if len(infos) > limits.entries:
-        raise UploadError(
-            f"{zip_name}: {len(infos):,} entries, over the limit of {limits.entries:,}; refused"
-        )
+        raise TooLarge(f"{zip_name}: {len(infos):,} entries, over the limit of {limits.entries:,}; refused")
     declared = sum(i.file_size for i in infos)
     if declared > limits.unzipped_bytes:
-        raise UploadError(
+        raise TooLarge(
             f"{zip_name}: unpacks to {_size(declared)}, over the {_size(limits.unzipped_bytes)} limit "
             "(refused as a possible zip bomb)"
         )
@@ -328,7 +330,7 @@ def _copy_entry(
             written += len(block)
             if written > limit:
                 if written > budget:
-                    raise UploadError(
+                    raise TooLarge(
                         f"{zip_name}: unpacks to more than its limit while extracting {info.filename!r} "
                         "(refused as a possible zip bomb)"
                     )
@@ -339,17 +341,31 @@ def _copy_entry(
     return written
 
 
+def _open_zip(name: str, data: bytes, limits: Limits) -> zipfile.ZipFile:
+    if len(data) > limits.zip_bytes:
+        raise TooLarge(f"{name}: {_size(len(data))} is over the {_size(limits.zip_bytes)} limit for a zip")
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as exc:
+        raise UploadError(f"{name}: not a valid zip file ({exc})") from exc
+
+
+def check_upload(name: str, data: bytes, limits: Limits | None = None) -> None:
+    """Every check ``save_upload`` makes before it writes, writing nothing: the UploadError (a
+    TooLarge for a cap) it would refuse the upload with. Sizes a zip lies about show only later."""
+    limits = limits or Limits()
+    filename = safe_filename(name)
+    if not filename.lower().endswith(".zip"):
+        return check_document(filename, data, limits)
+    with _open_zip(filename, data, limits) as archive:
+        _folder_name(filename, _plan(filename, archive, limits))
+
+
 def extract_zip(name: str, data: bytes, files: Path, limits: Limits | None = None) -> Saved:
     """Unpack an uploaded zip into a folder of its own in ``files`` (``NAME (2)`` beside a
     different folder of that name; nothing written when the same one is already there)."""
     limits = limits or Limits()
-    if len(data) > limits.zip_bytes:
-        raise UploadError(f"{name}: {_size(len(data))} is over the {_size(limits.zip_bytes)} limit for a zip")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as exc:
-        raise UploadError(f"{name}: not a valid zip file ({exc})") from exc
-    with archive:
+    with _open_zip(name, data, limits) as archive:
         plan = _plan(name, archive, limits)
         folder, drop = _folder_name(name, plan)
         entries, left_out = _sort_out(plan, drop, limits)

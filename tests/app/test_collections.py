@@ -12,6 +12,7 @@ import pytest
 
 from app.services import intake
 from app.services.collections import CollectionError, Collections, check_name, summary
+from app.services.uploads import Limits, TooLarge, UploadError
 from app.settings import load_settings
 from tests.conftest import EXAMPLES, FIXTURES
 
@@ -154,3 +155,46 @@ def test_deleting_a_collection_forgets_what_the_model_read_of_it(tmp_path: Path)
         )
     store.delete("Papers")
     assert sorted(p.name for p in prefixes.iterdir()) == [f"{'b' * 40}.json", f"{'b' * 40}.state"]
+
+
+def test_an_upload_is_taken_out_with_its_chunks_and_put_back_when_the_ingest_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings()
+    collection = Collections(tmp_path / "collections").create("code")
+    uploads = [(n, (FIXTURES / "code" / n).read_bytes()) for n in ("codec.py", "errors.go")]
+    intake.add_uploads(settings, collection, uploads)
+    assert collection.files is not None
+    for bad in ("", "../index", "files/../../code", "nothing.py"):
+        with pytest.raises(intake.UnknownDocument):
+            intake.document_path(collection, bad)
+
+    def broken(*_: object, **__: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(intake, "ingest", broken)
+    with pytest.raises(OSError):
+        intake.remove_document(settings, collection, "codec.py")
+    assert (collection.files / "codec.py").is_file()  # put back
+    assert sorted(p.name for p in collection.folder.iterdir()) == ["files", "index"]
+    monkeypatch.undo()
+
+    removed = intake.remove_document(settings, collection, "codec.py")
+    assert [(r.path, r.status) for r in removed.rows] == [("codec.py", "removed")]
+    assert [d.path for d in summary(collection).documents] == ["errors.go"]
+    last = intake.remove_document(settings, collection, "errors.go")  # files/ left empty
+    assert [(r.path, r.status) for r in last.rows] == [("errors.go", "removed")]
+    assert summary(collection).chunks == 0 and not (collection.files / "errors.go").exists()
+
+
+def test_a_whole_add_is_refused_before_anything_is_saved(tmp_path: Path) -> None:
+    settings = load_settings()
+    collection = Collections(tmp_path / "collections").create("code")
+    good = ("codec.py", (FIXTURES / "code" / "codec.py").read_bytes())
+    with pytest.raises(UploadError, match="outside its folder"):
+        intake.check_uploads(settings, collection, [good, ("evil.zip", _zip_with("../x.py"))])
+    with pytest.raises(TooLarge, match="over the 1 KB limit"):
+        intake.check_uploads(settings, collection, [good], Limits(file_bytes=1024))
+    with pytest.raises(UploadError, match="no files in the upload"):
+        intake.check_uploads(settings, collection, [])
+    assert collection.files is not None and list(collection.files.iterdir()) == []

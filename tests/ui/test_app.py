@@ -143,7 +143,7 @@ def test_asking_an_empty_collection_is_one_line(ui) -> None:
     assert any("This collection is empty" in i.value for i in at.info)
     at = ask(at, "What is in here?")
     no_traceback(at)
-    assert errors(at) == ["the collection 'Empty' is empty: add documents to it in the sidebar first"]
+    assert errors(at) == ["the collection 'Empty' is empty: add documents to it first"]
 
 
 def test_a_question_too_long_is_refused_with_one_line(ui, root: Path, intro_pdf: Path) -> None:
