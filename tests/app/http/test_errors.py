@@ -20,7 +20,7 @@ from app.settings import Settings
 from tests.app.http.conftest import Running, finished, upload
 from tests.ui.documents import QUESTION
 
-STRATEGIES = "auto, full, rag, coa, baseline (or full_context, retrieve_reason, chain_of_agents)"
+STRATEGIES = "auto, full, rag, coa, baseline, collect (or full_context, retrieve_reason, chain_of_agents)"
 
 
 def refused(response: httpx.Response, status: int, message: str) -> None:
