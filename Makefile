@@ -93,8 +93,8 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
 
 lint: $(STAMP)
-	$(BIN)/ruff check app agents retrieval ingest core ui tests benchmarks
-	$(BIN)/ruff format --check app agents retrieval ingest core ui tests benchmarks
+	$(BIN)/ruff check app agents retrieval ingest core ui longqa tests benchmarks
+	$(BIN)/ruff format --check app agents retrieval ingest core ui longqa tests benchmarks
 	$(BIN)/mypy
 
 eval: $(STAMP)
