@@ -40,6 +40,9 @@ def started(tmp_path: Path, port: int, *extra: str, env: dict[str, str] | None =
     ]
     process = subprocess.Popen(
         [*command, *extra],
+        # Ctrl-C as a terminal delivers it: a suite started in the background of a shell (CI, nohup)
+        # has SIGINT ignored, and an ignored disposition is inherited
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
