@@ -15,6 +15,9 @@ None for them).
   answer names, each as whole words, case aside, its punctuation kept (``-a`` is not ``a``, and
   ``the`` is an item like any other); such a question is right when the
   answer states the count (a gold answer) or names at least ``ITEMS_RIGHT`` of the items.
+- item precision (same questions): of the items the answer lists (its bullet or numbered lines,
+  else the comma-separated run after its first colon), the share that name a gold item or that a
+  gold item names; None when the answer lists nothing.
 - refusal accuracy: refused if and only if the gold is ``UNANSWERABLE``.
 - evidence hit: some citation span overlaps some gold evidence: same file (both paths normalised:
   posix separators, leading ``./`` removed), and the same page when the evidence names one, and
@@ -101,6 +104,33 @@ def item_recall(prediction: str, items: Sequence[str]) -> float | None:
         return None
     predicted = " ".join(strip_markers(prediction).casefold().split())
     return sum(_names(item, predicted) for item in items) / len(items)
+
+
+def item_precision(prediction: str, items: Sequence[str]) -> float | None:
+    """The share of the items the answer lists that are gold items (either names the other, as
+    whole words); None without gold items or when the answer lists nothing."""
+    listed = listed_items(prediction)
+    if not items or not listed:
+        return None
+    golds = [" ".join(item.casefold().split()) for item in items]
+    right = sum(any(_names(gold, entry) or _names(entry, gold) for gold in golds) for entry in listed)
+    return right / len(listed)
+
+
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+(.+)$", re.MULTILINE)
+_SEPARATORS = re.compile(r"[,;]\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+
+
+def listed_items(prediction: str) -> list[str]:
+    """The items an answer lists, casefolded, spaces folded, markers removed: its bullet or
+    numbered lines, else the comma-, semicolon- or "and"-separated run after its first colon."""
+    text = MARKER_GROUP.sub(" ", prediction)
+    entries = _BULLET.findall(text)
+    if not entries and ":" in text:
+        run = text.split(":", 1)[1].split("\n\n", 1)[0]
+        entries = _SEPARATORS.split(run.strip().rstrip("."))
+    cleaned = (" ".join(entry.casefold().split()).strip(" .`'\"") for entry in entries)
+    return [entry for entry in cleaned if entry]
 
 
 def _names(item: str, text: str) -> bool:

@@ -9,7 +9,7 @@ the ``Answer`` (or the error that stopped it) and the entailment judge, and retu
 - refusal accuracy: every answered question.
 - right: every answered question (gold in the answer if answerable, else refusal accuracy; for
   a question about many items, its count in the answer or ``metrics.ITEMS_RIGHT`` of its items).
-- item recall: questions with gold ``items``.
+- item recall and item precision: questions with gold ``items``.
 - citation recall/precision: answers that were not refused (a refusal cites nothing and is judged
   by refusal accuracy), and only when a judge is given.
 - evidence hit: questions with gold evidence; a refused answer cites nothing, so it scores 0.
@@ -51,6 +51,7 @@ class QuestionResult:
     f1: float | None = None
     contains: float | None = None
     item_recall: float | None = None
+    item_precision: float | None = None
     refusal_correct: bool | None = None
     evidence_hit: float | None = None
     citation: CitationScore | None = None
@@ -113,6 +114,7 @@ def score(
         f1=metrics.f1(answer.short or answer.text, item.answers),
         contains=metrics.answer_contains(answer.text, item.answers),
         item_recall=metrics.item_recall(answer.text, item.items),
+        item_precision=metrics.item_precision(answer.text, item.items),
         refusal_correct=metrics.refusal_correct(answer.refused, item.answers),
         evidence_hit=metrics.evidence_hit(spans, item.evidence),
         citation=judged,

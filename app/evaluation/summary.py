@@ -44,6 +44,7 @@ class Cell:
     f1: Mean
     contains: Mean
     item_recall: Mean  # questions about many items (with gold items) only
+    item_precision: Mean  # the same questions, answers that list items only
     refusal: Mean
     citation_recall: Mean
     citation_precision: Mean
@@ -83,6 +84,7 @@ def cell(strategy: str, kind: str | None, results: Sequence[QuestionResult]) -> 
         f1=over(lambda r: r.f1),
         contains=over(lambda r: r.contains),
         item_recall=over(lambda r: r.item_recall),
+        item_precision=over(lambda r: r.item_precision),
         refusal=over(lambda r: r.refusal_correct),
         citation_recall=recall,
         citation_precision=precision,

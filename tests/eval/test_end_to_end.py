@@ -129,6 +129,7 @@ def test_an_evaluation_run_writes_a_full_report(tmp_path: Path) -> None:
         "f1": 1.0,
         "contains": 1.0,
         "item_recall": None,
+        "item_precision": None,
         "refusal_correct": True,
         "evidence_hit": 1.0,
         "citation_recall": 1.0,

@@ -12,6 +12,8 @@ from app.evaluation.metrics import (
     evidence_hit,
     exact_match,
     f1,
+    item_precision,
+    listed_items,
     normalize_answer,
     normalize_path,
     refusal_correct,
@@ -141,3 +143,26 @@ def test_span_and_cost_read_what_answer_to_dict_writes() -> None:
     assert CitedSpan.from_dict(span) == CitedSpan(PDF, 9, 3, 5)
     cost = Cost.from_dict({"calls": 2, "prompt_tokens": 100, "completion_tokens": 20, "seconds": 1.5})
     assert cost == Cost(2, 100, 20, 1.5) and cost.tokens == 120
+
+
+@pytest.mark.parametrize(
+    ("answer", "listed"),
+    [
+        ("2 options:\n- `-a` [S1]\n- --all [S2]", ["-a", "--all"]),  # bullets, punctuation kept
+        ("1. Intro [S1]\n2) Usage [S1]\n\nBoth are chapters.", ["intro", "usage"]),  # numbered
+        ("The guide names three: FASTA, GenBank; and EMBL [S2].", ["fasta", "genbank", "embl"]),
+        ("The documents do not say.", []),  # no list at all
+    ],
+)
+def test_the_items_an_answer_lists_are_its_bullets_or_the_run_after_its_colon(
+    answer: str, listed: list[str]
+) -> None:
+    assert listed_items(answer) == listed
+
+
+def test_item_precision_is_the_share_of_listed_items_that_are_gold() -> None:
+    gold = ["-a", "--all", "-v"]
+    assert item_precision("Options: -a, --all, -x [S1].", gold) == 2 / 3
+    assert item_precision("Options: a [S1].", gold) == 0.0  # -a keeps its dash
+    assert item_precision("Use -a [S1].", gold) is None  # lists nothing
+    assert item_precision("Options: -a [S1].", []) is None  # no gold items

@@ -125,20 +125,22 @@ def test_a_failed_question_keeps_its_error_and_no_metrics() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "recall", "right"),
+    ("text", "recall", "precision", "right"),
     [
-        ("There are four: red [S1] and green [S1].", 2 / 4, True),  # the count, stated
-        ("Red, green and blue [S1].", 3 / 4, True),  # three quarters of the items named
-        ("Red and green [S1].", 2 / 4, False),  # neither
-        ("Five colours: red, green, blue, cyan [S1].", 1.0, True),  # every item, count wrong
+        ("There are four: red [S1] and green [S1].", 2 / 4, 1.0, True),  # the count, stated
+        ("Red, green and blue [S1].", 3 / 4, None, True),  # three quarters named, no list
+        ("Red and green [S1].", 2 / 4, None, False),  # neither
+        ("Five colours: red, green, blue, cyan [S1].", 1.0, 1.0, True),  # every item, count wrong
+        ("3 colours:\n- red [S1]\n- mauve [S1]\n- blue [S1]", 2 / 4, 2 / 3, False),  # one wrong
     ],
 )
 def test_a_question_about_many_items_is_right_by_its_count_or_most_of_its_items(
-    text: str, recall: float, right: bool
+    text: str, recall: float, precision: float | None, right: bool
 ) -> None:
     item = EvalItem(
         "q", "Which colours?", ("4", "four"), (Path("docs"),), items=("red", "green", "blue", "cyan")
     )
     result = score(item, "collect", answer(text, [citation(1, text, "red, green, blue, cyan")]))
     assert result.item_recall == recall
+    assert result.item_precision == precision
     assert result.right is right
