@@ -32,6 +32,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from agents.models import kv_prefix
 from agents.models.facts import LOGPROBS, PREFIX, TIMING, timing
+from agents.models.llamacpp_params import extra_buffers, model_params
 from agents.models.prefix_cache import Lookup, PrefixCache
 from core.errors import LongqaError
 from core.files import sha256_file
@@ -101,15 +102,16 @@ class ChatLlamaCpp(BaseChatModel):
                 else {}
             )
             try:
-                self._llama = llama_cpp.Llama(
-                    model_path=self.model_path,
-                    n_ctx=self.n_ctx,
-                    n_threads=self.n_threads or os.cpu_count() or 1,  # llama-cpp-python's default is half
-                    n_batch=512,
-                    seed=self.seed,
-                    verbose=False,
-                    **kv,
-                )
+                with model_params(extra_buffers()):
+                    self._llama = llama_cpp.Llama(
+                        model_path=self.model_path,
+                        n_ctx=self.n_ctx,
+                        n_threads=self.n_threads or os.cpu_count() or 1,  # llama-cpp-python's default is half
+                        n_batch=512,
+                        seed=self.seed,
+                        verbose=False,
+                        **kv,
+                    )
             except (ValueError, RuntimeError) as exc:
                 raise LongqaError(f"llama.cpp could not load {self.model_path}: {exc}") from exc
         return self._llama
