@@ -44,7 +44,8 @@ def _document(words: int) -> str:
 
 def _llama_server(key: str, window: int) -> Server:
     port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path(key))]
+    serve = "from agents.models.llamacpp_params import serve; serve()"
+    command = [sys.executable, "-c", serve, "--model", str(model_path(key))]
     command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(window)]
     command += ["--logits_all", "false"]  # the server's default computes logits for every prompt token
     started = time.monotonic()

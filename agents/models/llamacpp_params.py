@@ -6,7 +6,8 @@ does not run the tile instructions for its guest (seen on Firecracker guests, ke
 granted), the first matrix product dies on ``ldtilecfg`` with a general protection fault: the
 process is killed, no Python error, no message. So on such a CPU longqa loads the weights without
 extra buffer types (the plain CPU kernels), unless ``LONGQA_LLAMA_EXTRA_BUFFERS=1`` says the
-tiles work there; ``LONGQA_LLAMA_EXTRA_BUFFERS=0`` turns them off on any CPU.
+tiles work there; ``LONGQA_LLAMA_EXTRA_BUFFERS=0`` turns them off on any CPU. ``serve`` runs
+llama-cpp-python's OpenAI-compatible server under the same choice.
 """
 
 from __future__ import annotations
@@ -59,3 +60,13 @@ def model_params(use_extra_bufts: bool) -> Iterator[None]:
             yield
         finally:
             native.llama_model_default_params = original
+
+
+def serve() -> None:
+    """llama-cpp-python's OpenAI-compatible server (its command line, from ``sys.argv``), its
+    models loaded under ``extra_buffers()``: ``python -c "from agents.models.llamacpp_params
+    import serve; serve()" --model FILE ...``."""
+    from llama_cpp.server.__main__ import main
+
+    with model_params(extra_buffers()):
+        main()

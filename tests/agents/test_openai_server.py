@@ -33,8 +33,8 @@ def server() -> Iterator[tuple[str, subprocess.Popen]]:
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "llama_cpp.server",
+            "-c",
+            "from agents.models.llamacpp_params import serve; serve()",
             "--model",
             str(model_path("tiny")),
             "--host",
