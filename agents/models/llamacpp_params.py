@@ -30,7 +30,7 @@ def advertises_amx(cpuinfo: Path = _CPUINFO) -> bool:
         text = cpuinfo.read_text(errors="replace")
     except OSError:
         return False
-    return any(line.startswith("flags") and " amx_tile" in f" {line}" for line in text.splitlines())
+    return any(line.startswith("flags") and "amx_tile" in line.split() for line in text.splitlines())
 
 
 def extra_buffers(environ: dict[str, str] | None = None, cpuinfo: Path = _CPUINFO) -> bool:
