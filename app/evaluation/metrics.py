@@ -106,6 +106,31 @@ def item_recall(prediction: str, items: Sequence[str]) -> float | None:
     return sum(_names(item, predicted) for item in items) / len(items)
 
 
+_NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+).split()
+_COUNT = re.compile(r"(?<![\w.,-])(\d+|" + "|".join(_NUMBER_WORDS) + r")(?![\w.,-]\w)", re.IGNORECASE)
+
+
+def stated_count(prediction: str, short: str | None = None) -> int | None:
+    """The count an answer states: the first number of ``short``, else of the answer's first
+    line; None when neither holds one."""
+    first_line = strip_markers(prediction.strip().split("\n", 1)[0])
+    for text in (short or "", first_line):
+        if match := _COUNT.search(text):
+            word = match.group(1).casefold()
+            return int(word) if word.isdigit() else _NUMBER_WORDS.index(word)
+    return None
+
+
+def count_correct(prediction: str, short: str | None, items: Sequence[str]) -> float | None:
+    """1.0 when the answer states the number of gold items, else 0.0; None without gold items."""
+    if not items:
+        return None
+    return float(stated_count(prediction, short) == len(items))
+
+
 def item_precision(prediction: str, items: Sequence[str]) -> float | None:
     """The share of the items the answer lists that are gold items (either names the other, as
     whole words); None without gold items or when the answer lists nothing."""

@@ -97,6 +97,7 @@ def question_data(result: QuestionResult) -> dict[str, Any]:
         "em": data.pop("em"),
         "f1": data.pop("f1"),
         "contains": data.pop("contains"),
+        "count_correct": data.pop("count_correct"),
         "item_recall": data.pop("item_recall"),
         "item_precision": data.pop("item_precision"),
         "refusal_correct": data.pop("refusal_correct"),
@@ -117,6 +118,7 @@ _COLUMNS: tuple[tuple[str, Callable[[Cell], Mean | float | None], str], ...] = (
     ("EM", lambda c: c.em, ".2f"),
     ("F1", lambda c: c.f1, ".2f"),
     ("gold in ans.", lambda c: c.contains, ".2f"),
+    ("count acc.", lambda c: c.count, ".2f"),
     ("item recall", lambda c: c.item_recall, ".2f"),
     ("item precision", lambda c: c.item_precision, ".2f"),
     ("refusal acc.", lambda c: c.refusal, ".2f"),
@@ -191,7 +193,9 @@ def render_markdown(results: Sequence[QuestionResult], summary: Summary, meta: R
         "answer appears in the answer (answerable questions) or the answer refuses exactly when the "
         "documents do not say (unanswerable ones), over every answered question; a question about "
         "many items is right when the answer states their count or names three quarters of them "
-        "(item recall: the share of the gold items the answer names; item precision: the share of "
+        "(count accuracy: the first number of the short answer, or else of the answer's first line, "
+        "is the number of gold items; item recall: the share of the gold items the answer names; "
+        "item precision: the share of "
         "the items an answer lists that are gold items, over the answers that list some). EM (the short "
         "answer equals a gold answer, normalised as SQuAD does) and F1 (their word overlap) score "
         "the short answer, the key value or phrase picked out of the answer; gold in answer (a "

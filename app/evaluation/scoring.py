@@ -8,8 +8,8 @@ the ``Answer`` (or the error that stopped it) and the entailment judge, and retu
 - EM, F1, contains: answerable questions only (None for ``UNANSWERABLE`` golds).
 - refusal accuracy: every answered question.
 - right: every answered question (gold in the answer if answerable, else refusal accuracy; for
-  a question about many items, its count in the answer or ``metrics.ITEMS_RIGHT`` of its items).
-- item recall and item precision: questions with gold ``items``.
+  a question about many items, the count it states or ``metrics.ITEMS_RIGHT`` of its items).
+- count accuracy, item recall and item precision: questions with gold ``items``.
 - citation recall/precision: answers that were not refused (a refusal cites nothing and is judged
   by refusal accuracy), and only when a judge is given.
 - evidence hit: questions with gold evidence; a refused answer cites nothing, so it scores 0.
@@ -50,6 +50,7 @@ class QuestionResult:
     em: float | None = None
     f1: float | None = None
     contains: float | None = None
+    count_correct: float | None = None
     item_recall: float | None = None
     item_precision: float | None = None
     refusal_correct: bool | None = None
@@ -69,6 +70,8 @@ class QuestionResult:
             return None
         if self.item_recall is not None and self.item_recall >= metrics.ITEMS_RIGHT:
             return True
+        if self.count_correct is not None:  # a question about many items: its count, not any number
+            return self.count_correct > 0
         if self.contains is not None:
             return self.contains > 0
         return self.refusal_correct
@@ -113,6 +116,7 @@ def score(
         em=metrics.exact_match(answer.short or answer.text, item.answers),
         f1=metrics.f1(answer.short or answer.text, item.answers),
         contains=metrics.answer_contains(answer.text, item.answers),
+        count_correct=metrics.count_correct(answer.text, answer.short, item.items),
         item_recall=metrics.item_recall(answer.text, item.items),
         item_precision=metrics.item_precision(answer.text, item.items),
         refusal_correct=metrics.refusal_correct(answer.refused, item.answers),

@@ -43,7 +43,8 @@ class Cell:
     em: Mean
     f1: Mean
     contains: Mean
-    item_recall: Mean  # questions about many items (with gold items) only
+    count: Mean  # questions about many items (with gold items) only: the count stated is theirs
+    item_recall: Mean  # the same questions
     item_precision: Mean  # the same questions, answers that list items only
     refusal: Mean
     citation_recall: Mean
@@ -83,6 +84,7 @@ def cell(strategy: str, kind: str | None, results: Sequence[QuestionResult]) -> 
         em=over(lambda r: r.em),
         f1=over(lambda r: r.f1),
         contains=over(lambda r: r.contains),
+        count=over(lambda r: r.count_correct),
         item_recall=over(lambda r: r.item_recall),
         item_precision=over(lambda r: r.item_precision),
         refusal=over(lambda r: r.refusal_correct),

@@ -128,6 +128,7 @@ def test_an_evaluation_run_writes_a_full_report(tmp_path: Path) -> None:
         "em": 1.0,
         "f1": 1.0,
         "contains": 1.0,
+        "count_correct": None,
         "item_recall": None,
         "item_precision": None,
         "refusal_correct": True,

@@ -9,6 +9,7 @@ from app.evaluation.metrics import (
     CitedSpan,
     Cost,
     answer_contains,
+    count_correct,
     evidence_hit,
     exact_match,
     f1,
@@ -17,6 +18,7 @@ from app.evaluation.metrics import (
     normalize_answer,
     normalize_path,
     refusal_correct,
+    stated_count,
     strip_markers,
 )
 from ingest.document import Document
@@ -166,3 +168,25 @@ def test_item_precision_is_the_share_of_listed_items_that_are_gold() -> None:
     assert item_precision("Options: a [S1].", gold) == 0.0  # -a keeps its dash
     assert item_precision("Use -a [S1].", gold) is None  # lists nothing
     assert item_precision("Options: -a [S1].", []) is None  # no gold items
+
+
+@pytest.mark.parametrize(
+    ("answer", "short", "count"),
+    [
+        ("18 keyword parameters:\n- skipkeys [S3]", "18", 18),  # collect's form
+        ("JSONEncoder.__init__ accepts eighteen keyword parameters [S3].", None, 18),  # a word
+        ("It accepts 1.5 or 2 of them [S1].", None, 2),  # 1.5 is not a count
+        ("Parameters:\n- indent [S1]\n- 2 [S2]", None, None),  # a number down the list is not one
+        ("The documents do not say.", "", None),
+    ],
+)
+def test_the_count_an_answer_states_is_its_first_number(
+    answer: str, short: str | None, count: int | None
+) -> None:
+    assert stated_count(answer, short) == count
+
+
+def test_count_accuracy_compares_the_stated_count_with_the_gold_items() -> None:
+    assert count_correct("Three: a, b, c [S1].", None, ["a", "b", "c"]) == 1.0
+    assert count_correct("4 items:\n- a [S1]", "4", ["a", "b", "c"]) == 0.0
+    assert count_correct("Three [S1].", None, []) is None  # no gold items

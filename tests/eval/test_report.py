@@ -111,18 +111,18 @@ def test_report_md_states_the_setup_and_tables_the_numbers(tmp_path: Path) -> No
     assert "Refused answers left out of the citation metrics: full_context 0, retrieve_reason 1." in text
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     assert rows[0].startswith(
-        "| strategy | right | EM | F1 | gold in ans. | item recall | item precision | refusal acc. "
-        "| cit. recall | cit. precision |"
+        "| strategy | right | EM | F1 | gold in ans. | count acc. | item recall | item precision "
+        "| refusal acc. | cit. recall | cit. precision |"
     )
     # full_context: EM 0.5 over 2, recall 0.75, precision 0.75, F1 0.75, 2 calls, 18000 prompt tokens
     assert rows[1] == (
-        "| full_context | 1.00 (2) | 0.50 (2) | 0.50 (2) | 1.00 (2) | – (0) | – (0) | 1.00 (2) | 0.75 (2) "
-        "| 0.75 (2) | 0.75 | 1.00 (2) | 2.0 (2) | 18000 (2) | 20 (2) | 1.25 (2) | 2 | 0 |"
+        "| full_context | 1.00 (2) | 0.50 (2) | 0.50 (2) | 1.00 (2) | – (0) | – (0) | – (0) | 1.00 (2) "
+        "| 0.75 (2) | 0.75 (2) | 0.75 | 1.00 (2) | 2.0 (2) | 18000 (2) | 20 (2) | 1.25 (2) | 2 | 0 |"
     )
     # retrieve_reason: one answerable answered (EM 1), one refusal (right), one error; P 0.5, R 1 -> F1 0.67
     assert rows[2] == (
-        "| retrieve_reason | 1.00 (2) | 1.00 (1) | 1.00 (1) | 1.00 (1) | – (0) | – (0) | 1.00 (2) | 1.00 (1) "
-        "| 0.50 (1) | 0.67 | 1.00 (1) | 2.0 (2) | 2750 (2) | 14 (2) | 0.88 (2) | 3 | 1 |"
+        "| retrieve_reason | 1.00 (2) | 1.00 (1) | 1.00 (1) | 1.00 (1) | – (0) | – (0) | – (0) | 1.00 (2) "
+        "| 1.00 (1) | 0.50 (1) | 0.67 | 1.00 (1) | 2.0 (2) | 2750 (2) | 14 (2) | 0.88 (2) | 3 | 1 |"
     )
     assert "| retrieve_reason | unanswerable | 1.00 (1) | – (0) |" in text
     assert "## The router" not in text  # no auto in this run

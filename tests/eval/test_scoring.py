@@ -125,17 +125,19 @@ def test_a_failed_question_keeps_its_error_and_no_metrics() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "recall", "precision", "right"),
+    ("text", "recall", "precision", "count", "right"),
     [
-        ("There are four: red [S1] and green [S1].", 2 / 4, 1.0, True),  # the count, stated
-        ("Red, green and blue [S1].", 3 / 4, None, True),  # three quarters named, no list
-        ("Red and green [S1].", 2 / 4, None, False),  # neither
-        ("Five colours: red, green, blue, cyan [S1].", 1.0, 1.0, True),  # every item, count wrong
-        ("3 colours:\n- red [S1]\n- mauve [S1]\n- blue [S1]", 2 / 4, 2 / 3, False),  # one wrong
+        ("There are four: red [S1] and green [S1].", 2 / 4, 1.0, 1.0, True),  # the count, stated
+        ("Red, green and blue [S1].", 3 / 4, None, 0.0, True),  # three quarters named, no list
+        ("Red and green [S1].", 2 / 4, None, 0.0, False),  # neither
+        ("Five colours: red, green, blue, cyan [S1].", 1.0, 1.0, 0.0, True),  # every item, count wrong
+        ("3 colours:\n- red [S1]\n- mauve [S1]\n- blue [S1]", 2 / 4, 2 / 3, 0.0, False),  # one wrong
+        # a 4 further down (a listed item, a line number) is not the count it states
+        ("3 colours:\n- red [S1]\n- 4 [S1]\n- blue [S1]", 2 / 4, 2 / 3, 0.0, False),
     ],
 )
 def test_a_question_about_many_items_is_right_by_its_count_or_most_of_its_items(
-    text: str, recall: float, precision: float | None, right: bool
+    text: str, recall: float, precision: float | None, count: float, right: bool
 ) -> None:
     item = EvalItem(
         "q", "Which colours?", ("4", "four"), (Path("docs"),), items=("red", "green", "blue", "cyan")
@@ -143,4 +145,5 @@ def test_a_question_about_many_items_is_right_by_its_count_or_most_of_its_items(
     result = score(item, "collect", answer(text, [citation(1, text, "red, green, blue, cyan")]))
     assert result.item_recall == recall
     assert result.item_precision == precision
+    assert result.count_correct == count
     assert result.right is right
