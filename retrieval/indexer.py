@@ -26,8 +26,8 @@ from retrieval import vectors
 from retrieval.embeddings import Embedder, variant_of
 from retrieval.manifest import IndexConfig
 from retrieval.rows import KnownFile
-from retrieval.store import Index
-from retrieval.writer import DocumentNotStored, NewDocument, Writer
+from retrieval.stores import IndexStore, IndexWriter, open_index
+from retrieval.writer import DocumentNotStored, NewDocument
 
 Status = Literal["ingested", "unchanged", "skipped", "failed", "removed"]
 Progress = Callable[[str, int, int, str], None]
@@ -101,7 +101,7 @@ class _Run:
     def __init__(
         self,
         embedder: Embedder,
-        writer: Writer,
+        writer: IndexWriter,
         progress: Progress | None,
         ocr: OcrMode = "auto",
         ocr_timeout: float = PAGE_TIMEOUT,
@@ -160,7 +160,7 @@ class _Run:
 
 def ingest(
     roots: list[Path],
-    index_folder: Path,
+    index_folder: Path | str,
     embedder: Embedder,
     chunking: ChunkSettings,
     max_bytes: int = DEFAULT_MAX_BYTES,
@@ -168,15 +168,17 @@ def ingest(
     progress: Progress | None = None,
     ocr: OcrMode = "auto",
     ocr_timeout: float = PAGE_TIMEOUT,
+    milvus_token: str | None = None,
 ) -> IngestReport:
-    """Bring the index at ``index_folder`` up to date with ``roots`` (``ocr``: which PDF pages OCR
-    reads, for the files read in this run; ``ocr_timeout``: the seconds it may spend on one)."""
+    """Bring the index at ``index_folder`` (a folder or a ``milvus:`` spec) up to date with
+    ``roots`` (``ocr``: which PDF pages OCR reads, for the files read in this run;
+    ``ocr_timeout``: the seconds it may spend on one; ``milvus_token``: a Milvus server's)."""
     if not any(Path(r).exists() for r in roots):
         raise LongqaError(f"no such file or folder: {', '.join(str(r) for r in roots) or '(none given)'}")
     model, chunks = (embedder.name, embedder.dimension), (chunking.tokens, chunking.overlap)
     config = IndexConfig(*model, *chunks, embedder_variant=variant_of(embedder))
     threshold = vectors.DEFAULT_HNSW_THRESHOLD if hnsw_threshold is None else hnsw_threshold
-    index = Index.open(index_folder, expect=config, create=True, hnsw_threshold=threshold)
+    index = open_index(index_folder, expect=config, create=True, hnsw_threshold=threshold, token=milvus_token)
     try:
         return _ingest(roots, index, config, embedder, chunking, max_bytes, progress, ocr, ocr_timeout)
     finally:
@@ -185,7 +187,7 @@ def ingest(
 
 def _ingest(
     roots: list[Path],
-    index: Index,
+    index: IndexStore,
     config: IndexConfig,
     embedder: Embedder,
     chunking: ChunkSettings,
@@ -278,7 +280,7 @@ def _read_and_embed(
 
 
 def _remove_gone(
-    roots: list[Path], known: dict[str, KnownFile], cited: set[str], writer: Writer
+    roots: list[Path], known: dict[str, KnownFile], cited: set[str], writer: IndexWriter
 ) -> list[FileOutcome]:
     """Drop the indexed files of a scanned folder that are no longer in it."""
     scanned = {str(r) for r in roots if r.is_dir()}

@@ -88,7 +88,7 @@ def write_manifest(folder: Path, config: IndexConfig, generation: int, faiss_kin
     atomic_write(folder / MANIFEST, json.dumps(data, indent=2) + "\n")
 
 
-def check_manifest(folder: Path, manifest: dict, expect: IndexConfig | None) -> IndexConfig:
+def check_manifest(folder: Path | str, manifest: dict, expect: IndexConfig | None) -> IndexConfig:
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexMismatchError(

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: FAISS dense search and BM25 fused by reciprocal rank.
+"""Hybrid retrieval: dense search and BM25 fused by reciprocal rank (either store: FAISS and bm25s, or
+Milvus's own two searches).
 
 Dense search finds paraphrases, BM25 finds exact identifiers and rare words; reciprocal rank
 fusion (Cormack et al., 2009) combines their rankings without having to calibrate their scores.
@@ -13,7 +14,7 @@ from typing import Any
 
 from ingest.document import Chunk
 from retrieval.embeddings import Embedder
-from retrieval.store import Index
+from retrieval.stores import IndexStore
 
 RRF_K = 60
 
@@ -46,7 +47,7 @@ class Hit:
 class HybridSearcher:
     """Searches one index with one embedder."""
 
-    def __init__(self, index: Index, embedder: Embedder, depth: int = 50) -> None:
+    def __init__(self, index: IndexStore, embedder: Embedder, depth: int = 50) -> None:
         self.index = index
         self.embedder = embedder
         self.depth = depth

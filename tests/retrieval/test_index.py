@@ -1,5 +1,6 @@
-"""The on-disk index: incremental re-ingest, removal, interruption, manifest refusal, IVF, one
-document's failure staying its own, and paths that are not an index."""
+"""The index: incremental re-ingest, removal, interruption, manifest refusal, one document's failure
+staying its own, in both stores (``ix``: a folder, then a Milvus Lite file); and the folder
+store's own files: IVF, derived files, paths that are not an index."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ from retrieval.manifest import IndexConfig, IndexMismatchError, StoreError
 from retrieval.rows import DocumentInfo, KnownFile
 from retrieval.search import HybridSearcher
 from retrieval.store import Index
+from retrieval.stores import open_index
 from retrieval.writer import DocumentNotStored, NewDocument
 from tests.conftest import ROOT, HashEmbedder
+from tests.retrieval.conftest import index_at
 
 SETTINGS = ChunkSettings(tokens=200, overlap=20)
 
@@ -37,15 +40,15 @@ def run(corpus: Path, folder: Path, embedder: HashEmbedder, **kwargs):
 
 
 def snapshot(folder: Path) -> tuple[int, list[tuple[str, str, int]], list[str]]:
-    with Index.open(folder) as index:
+    with open_index(folder) as index:
         docs = [(d.path, d.doc_id, d.chunks) for d in index.documents()]
         searcher = HybridSearcher(index, HashEmbedder())
         hits = [h.chunk.chunk_id for h in searcher.search("FASTA sequence error", k=5)]
         return index.generation, docs, hits
 
 
-def test_first_ingest_reports_every_file(corpus: Path, tmp_path: Path, hash_embedder: HashEmbedder) -> None:
-    report = run(corpus, tmp_path / "ix", hash_embedder)
+def test_first_ingest_reports_every_file(corpus: Path, ix: Path, hash_embedder: HashEmbedder) -> None:
+    report = run(corpus, ix, hash_embedder)
     assert report.count("ingested") == 5 and report.count("failed") == 0
     assert report.chunks_embedded == len(hash_embedder.embedded)
     assert report.pages_read == 37
@@ -53,23 +56,23 @@ def test_first_ingest_reports_every_file(corpus: Path, tmp_path: Path, hash_embe
     assert report.seconds["chunk"] > 0 and report.seconds["embed"] > 0
 
 
-def test_unchanged_files_are_not_embedded_again(corpus: Path, tmp_path: Path) -> None:
-    run(corpus, tmp_path / "ix", HashEmbedder())
+def test_unchanged_files_are_not_embedded_again(corpus: Path, ix: Path) -> None:
+    run(corpus, ix, HashEmbedder())
     again = HashEmbedder()
-    report = run(corpus, tmp_path / "ix", again)
+    report = run(corpus, ix, again)
     assert report.count("unchanged") == 5 and report.count("ingested") == 0
     assert again.embedded == []
 
 
-def test_changing_one_file_reembeds_exactly_its_chunks(corpus: Path, tmp_path: Path) -> None:
-    run(corpus, tmp_path / "ix", HashEmbedder())
+def test_changing_one_file_reembeds_exactly_its_chunks(corpus: Path, ix: Path) -> None:
+    run(corpus, ix, HashEmbedder())
     notes = corpus / "notes.md"
     notes.write_text(notes.read_text() + "\n## Added\n\nA new paragraph about sequence alignment.\n")
     second = HashEmbedder()
-    report = run(corpus, tmp_path / "ix", second)
+    report = run(corpus, ix, second)
     changed = [f for f in report.files if f.status == "ingested"]
     assert [f.path for f in changed] == ["notes.md"]
-    with Index.open(tmp_path / "ix") as index:
+    with open_index(ix) as index:
         notes_info = next(d for d in index.documents() if d.path == "notes.md")
         assert len(second.embedded) == notes_info.chunks == changed[0].chunks
         chunk_texts = {c.text for c in index.all_chunks() if c.span.path == "notes.md"}
@@ -77,12 +80,12 @@ def test_changing_one_file_reembeds_exactly_its_chunks(corpus: Path, tmp_path: P
     assert all(any(text.endswith(c) for c in chunk_texts) for text in second.embedded)
 
 
-def test_deleted_files_lose_their_chunks(corpus: Path, tmp_path: Path) -> None:
-    run(corpus, tmp_path / "ix", HashEmbedder())
+def test_deleted_files_lose_their_chunks(corpus: Path, ix: Path) -> None:
+    run(corpus, ix, HashEmbedder())
     (corpus / "code" / "errors.go").unlink()
-    report = run(corpus, tmp_path / "ix", HashEmbedder())
+    report = run(corpus, ix, HashEmbedder())
     assert [f.path for f in report.files if f.status == "removed"] == ["code/errors.go"]
-    with Index.open(tmp_path / "ix") as index:
+    with open_index(ix) as index:
         assert "code/errors.go" not in {d.path for d in index.documents()}
         assert all(c.span.path != "code/errors.go" for c in index.all_chunks())
         assert index.dense_search(HashEmbedder().embed(["x"])[0], 1000)
@@ -90,17 +93,17 @@ def test_deleted_files_lose_their_chunks(corpus: Path, tmp_path: Path) -> None:
         assert set(index.chunks(sorted(ids))) == ids  # FAISS holds no removed rows
 
 
-def test_corrupt_file_is_reported_and_the_rest_ingested(corpus: Path, tmp_path: Path) -> None:
+def test_corrupt_file_is_reported_and_the_rest_ingested(corpus: Path, ix: Path) -> None:
     (corpus / "broken.pdf").write_bytes((corpus / "fasta_guide.pdf").read_bytes()[:5000])
-    report = run(corpus, tmp_path / "ix", HashEmbedder())
+    report = run(corpus, ix, HashEmbedder())
     broken = next(f for f in report.files if f.path == "broken.pdf")
     assert broken.status == "failed" and "damaged or truncated" in broken.reason
     assert report.count("ingested") == 5 and report.usable
 
 
-def test_error_during_ingest_leaves_previous_index_intact(corpus: Path, tmp_path: Path) -> None:
-    run(corpus, tmp_path / "ix", HashEmbedder())
-    before = snapshot(tmp_path / "ix")
+def test_error_during_ingest_leaves_previous_index_intact(corpus: Path, ix: Path) -> None:
+    run(corpus, ix, HashEmbedder())
+    before = snapshot(ix)
     (corpus / "notes.md").write_text("# Replaced\n\nEntirely new text.\n")
     (corpus / "code" / "codec.py").unlink()
 
@@ -109,8 +112,8 @@ def test_error_during_ingest_leaves_previous_index_intact(corpus: Path, tmp_path
             raise RuntimeError("embedding died")
 
     with pytest.raises(RuntimeError):
-        run(corpus, tmp_path / "ix", Failing())
-    assert snapshot(tmp_path / "ix") == before
+        run(corpus, ix, Failing())
+    assert snapshot(ix) == before
 
 
 def test_failure_after_commit_keeps_the_data_and_warns(
@@ -143,8 +146,8 @@ def test_failure_after_commit_keeps_the_data_and_warns(
         assert len(searchable) == index.stats()["chunks"]
 
 
-def test_killed_ingest_leaves_previous_index_readable(corpus: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "ix"
+def test_killed_ingest_leaves_previous_index_readable(corpus: Path, ix: Path) -> None:
+    folder = ix
     run(corpus, folder, HashEmbedder())
     before = snapshot(folder)
     for i in range(30):
@@ -179,16 +182,16 @@ def test_killed_ingest_leaves_previous_index_readable(corpus: Path, tmp_path: Pa
     assert snapshot(folder) == before
 
 
-def test_index_built_with_another_model_is_refused(corpus: Path, tmp_path: Path) -> None:
-    run(corpus, tmp_path / "ix", HashEmbedder())
+def test_index_built_with_another_model_is_refused(corpus: Path, ix: Path) -> None:
+    run(corpus, ix, HashEmbedder())
 
     class Other(HashEmbedder):
         name = "test/other-model"
 
     with pytest.raises(IndexMismatchError, match="built with embedding model test/hash-embedder"):
-        run(corpus, tmp_path / "ix", Other())
+        run(corpus, ix, Other())
     with pytest.raises(IndexMismatchError):
-        Index.open(tmp_path / "ix", expect=IndexConfig("test/other-model", 16, 200, 20))
+        open_index(ix, expect=IndexConfig("test/other-model", 16, 200, 20))
 
 
 def test_index_of_another_format_version_is_refused(corpus: Path, tmp_path: Path) -> None:
@@ -201,17 +204,17 @@ def test_index_of_another_format_version_is_refused(corpus: Path, tmp_path: Path
         Index.open(tmp_path / "ix")
 
 
-def test_missing_index_says_how_to_make_one(tmp_path: Path) -> None:
+def test_missing_index_says_how_to_make_one(tmp_path: Path, store: str) -> None:
     with pytest.raises(StoreError, match=r"no index at .*: run `longqa ingest"):
-        Index.open(tmp_path / "nothing")
+        open_index(index_at(tmp_path, store, "nothing"))
 
 
-def test_changed_chunk_settings_rechunk_everything(corpus: Path, tmp_path: Path) -> None:
-    run(corpus, tmp_path / "ix", HashEmbedder())
-    report = run(corpus, tmp_path / "ix", HashEmbedder(), chunking=ChunkSettings(tokens=120, overlap=10))
+def test_changed_chunk_settings_rechunk_everything(corpus: Path, ix: Path) -> None:
+    run(corpus, ix, HashEmbedder())
+    report = run(corpus, ix, HashEmbedder(), chunking=ChunkSettings(tokens=120, overlap=10))
     assert report.rechunked and report.count("ingested") == 5
-    manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
-    assert manifest["chunk_tokens"] == 120
+    with open_index(ix) as index:
+        assert index.config.chunk_tokens == 120 and index.config.chunk_overlap == 10
 
 
 def test_ivf_above_the_threshold(corpus: Path, tmp_path: Path) -> None:
@@ -239,7 +242,7 @@ def _document(path: str, text: str, duplicate: bool = False) -> NewDocument:
     )
 
 
-def test_every_field_written_reads_back_as_it_was(tmp_path: Path) -> None:
+def test_every_field_written_reads_back_as_it_was(ix: Path) -> None:
     second_page = "Second page, where the Details are.\n"
     text = "First page, line one.\nLine two.\n\n" + second_page
     starts = (0, len(text) - len(second_page))
@@ -260,7 +263,7 @@ def test_every_field_written_reads_back_as_it_was(tmp_path: Path) -> None:
     embeddings = HashEmbedder().embed([c.text for c in chunks])
     item = NewDocument("/r", "/r/manual.pdf", 999, doc, chunks, embeddings)
     config = IndexConfig(HashEmbedder.name, HashEmbedder.dimension, 200, 20)
-    with Index.open(tmp_path / "ix", expect=config, create=True) as index:
+    with open_index(ix, expect=config, create=True) as index:
         with index.write() as writer:
             writer.add(item)
         assert index.document("manual.pdf") == doc
@@ -302,9 +305,9 @@ def test_unreadable_search_files_are_rebuilt_and_left_alone(
     assert (folder / "faiss.index").read_bytes() == b"not a FAISS index"  # a reader never writes
 
 
-def test_a_document_the_database_refuses_fails_alone(tmp_path: Path) -> None:
+def test_a_document_the_database_refuses_fails_alone(ix: Path) -> None:
     config = IndexConfig(HashEmbedder.name, HashEmbedder.dimension, 200, 20)
-    with Index.open(tmp_path / "ix", expect=config, create=True) as index:
+    with open_index(ix, expect=config, create=True) as index:
         with index.write() as writer:
             writer.add(_document("a.md", "first good document text"))
             writer.add(_document("bad.md", "old text of the bad one here"))
@@ -319,7 +322,7 @@ def test_a_document_the_database_refuses_fails_alone(tmp_path: Path) -> None:
 
 
 def test_duplicate_chunks_fail_only_their_file(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus: Path, ix: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = indexer_module.chunk_document
 
@@ -328,21 +331,21 @@ def test_duplicate_chunks_fail_only_their_file(
         return chunks + chunks[:1] if document.path == "code/codec.py" else chunks
 
     monkeypatch.setattr(indexer_module, "chunk_document", duplicating)
-    report = run(corpus, tmp_path / "ix", HashEmbedder())
+    report = run(corpus, ix, HashEmbedder())
     codec = next(f for f in report.files if f.path == "code/codec.py")
     assert codec.status == "failed"
     assert codec.reason.startswith("could not be stored: two of its chunks have the same id")
     assert report.count("ingested") == 4 and report.usable and report.warnings == []
-    with Index.open(tmp_path / "ix") as index:
+    with open_index(ix) as index:
         paths = {d.path for d in index.documents()}
         assert paths == {"fasta_guide.pdf", "notes.md", "code/errors.go", "code/yocto_queue.js"}
         assert len(index.dense_search(HashEmbedder().embed(["q"])[0], 10_000)) == index.stats()["chunks"]
 
 
-def test_mistyped_path_creates_nothing(tmp_path: Path) -> None:
+def test_mistyped_path_creates_nothing(tmp_path: Path, store: str) -> None:
     with pytest.raises(LongqaError, match=r"^no such file or folder: .*/no-such-folder$"):
-        ingest([tmp_path / "no-such-folder"], tmp_path / "ix", HashEmbedder(), SETTINGS)
-    assert not (tmp_path / "ix").exists()
+        ingest([tmp_path / "no-such-folder"], index_at(tmp_path, store), HashEmbedder(), SETTINGS)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_index_path_that_is_a_file_is_refused(corpus: Path, tmp_path: Path) -> None:
@@ -379,10 +382,10 @@ def test_unreadable_manifest_is_refused(tmp_path: Path) -> None:
         Index.open(tmp_path / "ix")
 
 
-def test_an_index_opened_for_reading_refuses_to_write(corpus: Path, tmp_path: Path) -> None:
-    run(corpus, tmp_path / "ix", HashEmbedder())
+def test_an_index_opened_for_reading_refuses_to_write(corpus: Path, ix: Path) -> None:
+    run(corpus, ix, HashEmbedder())
     with (
-        Index.open(tmp_path / "ix") as index,
+        open_index(ix) as index,
         pytest.raises(StoreError, match="opened for reading only"),
         index.write(),
     ):

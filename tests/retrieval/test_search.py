@@ -1,4 +1,4 @@
-"""Hybrid search: tokenizer, fusion, the LangChain retriever adapter."""
+"""Hybrid search: tokenizer, fusion, the LangChain retriever adapter (both stores)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from retrieval.indexer import ingest
 from retrieval.lexical import tokenize
 from retrieval.retriever import LongqaRetriever
 from retrieval.search import RRF_K, HybridSearcher
-from retrieval.store import Index
+from retrieval.stores import open_index
 from tests.conftest import HashEmbedder
 
 
@@ -21,17 +21,17 @@ def test_tokenizer_splits_identifiers_and_stems() -> None:
     assert "the" not in terms
 
 
-def test_lexical_search_finds_exact_identifiers(corpus: Path, tmp_path: Path) -> None:
-    ingest([corpus], tmp_path / "ix", HashEmbedder(), ChunkSettings(200, 20))
-    with Index.open(tmp_path / "ix") as index:
+def test_lexical_search_finds_exact_identifiers(corpus: Path, ix: Path) -> None:
+    ingest([corpus], ix, HashEmbedder(), ChunkSettings(200, 20))
+    with open_index(ix) as index:
         hits = HybridSearcher(index, HashEmbedder()).search("WithMessagef", k=3, mode="lexical")
         assert hits[0].chunk.section == "WithMessagef"
         assert hits[0].chunk.span.path == "code/errors.go"
 
 
-def test_fusion_is_reciprocal_rank(corpus: Path, tmp_path: Path) -> None:
-    ingest([corpus], tmp_path / "ix", HashEmbedder(), ChunkSettings(200, 20))
-    with Index.open(tmp_path / "ix") as index:
+def test_fusion_is_reciprocal_rank(corpus: Path, ix: Path) -> None:
+    ingest([corpus], ix, HashEmbedder(), ChunkSettings(200, 20))
+    with open_index(ix) as index:
         hits = HybridSearcher(index, HashEmbedder()).search("Cause of the error stack", k=10)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     for hit in hits:
@@ -39,9 +39,9 @@ def test_fusion_is_reciprocal_rank(corpus: Path, tmp_path: Path) -> None:
         assert abs(hit.score - expected) < 1e-12
 
 
-def test_langchain_retriever_returns_spans(corpus: Path, tmp_path: Path) -> None:
-    ingest([corpus], tmp_path / "ix", HashEmbedder(), ChunkSettings(200, 20))
-    with Index.open(tmp_path / "ix") as index:
+def test_langchain_retriever_returns_spans(corpus: Path, ix: Path) -> None:
+    ingest([corpus], ix, HashEmbedder(), ChunkSettings(200, 20))
+    with open_index(ix) as index:
         retriever = LongqaRetriever(searcher=HybridSearcher(index, HashEmbedder()), k=2, mode="lexical")
         assert isinstance(retriever, BaseRetriever)
         documents = retriever.invoke("forty-two answer")
@@ -50,7 +50,7 @@ def test_langchain_retriever_returns_spans(corpus: Path, tmp_path: Path) -> None
     assert "forty-two" in documents[0].page_content
 
 
-def test_empty_query_returns_nothing(corpus: Path, tmp_path: Path) -> None:
-    ingest([corpus], tmp_path / "ix", HashEmbedder(), ChunkSettings(200, 20))
-    with Index.open(tmp_path / "ix") as index:
+def test_empty_query_returns_nothing(corpus: Path, ix: Path) -> None:
+    ingest([corpus], ix, HashEmbedder(), ChunkSettings(200, 20))
+    with open_index(ix) as index:
         assert HybridSearcher(index, HashEmbedder()).search("   ") == []
