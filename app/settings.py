@@ -61,7 +61,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LONGQA_", extra="ignore")
 
     # ingest and index
-    index: Path = Field(Path(".longqa/index"), description="index folder used when --index is not given")
+    index: Path = Field(
+        Path(".longqa/index"),
+        description="index used when --index is not given: a folder, milvus:FILE.db (Milvus Lite) or "
+        "milvus://HOST:PORT/COLLECTION (a Milvus server)",
+    )
     collections: Path = Field(
         Path(".longqa/collections"), description="where the web UI keeps its collections"
     )
@@ -128,6 +132,9 @@ class Settings(BaseSettings):
     concurrency: int = Field(4, ge=1, description="questions in flight at once against a server")
     threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp (default: all)")
     api_key: str | None = Field(None, description="API key for an OpenAI-compatible server")
+    milvus_token: str | None = Field(
+        None, description="token (or USER:PASSWORD) of the Milvus server a milvus:// index is on"
+    )
     api_token: str | None = Field(
         None,
         description="the bearer token `longqa serve` requires on every request (needed to listen "

@@ -19,7 +19,8 @@ from retrieval.embeddings import Embedder, load_embedder, variant_of
 from retrieval.indexer import IngestReport, Progress, ingest
 from retrieval.manifest import IndexConfig
 from retrieval.search import HybridSearcher
-from retrieval.store import Index
+from retrieval.stores import IndexStore, resolved
+from retrieval.stores import open_index as open_store
 
 
 def chunk_settings(settings: Settings) -> ChunkSettings:
@@ -39,6 +40,7 @@ def embedder(settings: Settings) -> Embedder:
 def ingest_paths(
     settings: Settings, paths: list[Path], index_folder: Path, progress: Progress | None = None
 ) -> IngestReport:
+    """Bring the index at ``index_folder`` (a folder or a ``milvus:`` spec) up to date with ``paths``."""
     return ingest(
         paths,
         index_folder,
@@ -49,6 +51,7 @@ def ingest_paths(
         progress=progress,
         ocr=settings.ocr,
         ocr_timeout=settings.ocr_page_timeout,
+        milvus_token=settings.milvus_token,
     )
 
 
@@ -73,15 +76,23 @@ def ingest_docs(
     return report
 
 
-def open_index(settings: Settings, index_folder: Path) -> Index:
-    """An existing index, refused if it was built with another embedding model."""
+def open_index(settings: Settings, index_folder: Path) -> IndexStore:
+    """An existing index (a folder or a ``milvus:`` spec), refused if it was built with another
+    embedding model."""
     model = embedder(settings)
     chunks = (settings.chunk_tokens, settings.chunk_overlap)
     expect = IndexConfig(model.name, model.dimension, *chunks, embedder_variant=variant_of(model))
-    return Index.open(index_folder, expect=expect, hnsw_threshold=settings.hnsw_threshold)
+    return open_store(
+        index_folder, expect=expect, hnsw_threshold=settings.hnsw_threshold, token=settings.milvus_token
+    )
 
 
-def searcher(settings: Settings, index: Index) -> HybridSearcher:
+def open_reader(settings: Settings, index_folder: Path) -> IndexStore:
+    """An existing index for reading what it holds, whatever model built it (listings, sources)."""
+    return open_store(index_folder, hnsw_threshold=settings.hnsw_threshold, token=settings.milvus_token)
+
+
+def searcher(settings: Settings, index: IndexStore) -> HybridSearcher:
     return HybridSearcher(index, embedder(settings))
 
 
@@ -136,7 +147,7 @@ def prefix_cache(size_gb: float) -> PrefixCache | None:
 
 def forget_prefixes(index_folder: Path) -> int:
     """Remove the stored prefix states read from the index at ``index_folder`` (it is deleted)."""
-    return PrefixCache(cache_root() / "prefixes").invalidate(str(Path(index_folder).resolve()))
+    return PrefixCache(cache_root() / "prefixes").invalidate(str(resolved(index_folder)))
 
 
 def backend(settings: Settings, spec: str | None = None) -> Backend:
@@ -166,7 +177,7 @@ def ask_options(settings: Settings) -> AskOptions:
     )
 
 
-def answerer(settings: Settings, index: Index, model: Backend | None = None) -> Answerer:
+def answerer(settings: Settings, index: IndexStore, model: Backend | None = None) -> Answerer:
     """Everything needed to answer questions over one index (with ``model``, the settings' backend
     already loaded, when given)."""
     model = model or backend(settings)

@@ -110,9 +110,7 @@ def render(collection: Collection, citations: list[Citation], key: str) -> None:
         whole = False
         if code:
             whole = st.toggle("Show the whole file", key=f"whole-{key}")
-        manifest = collection.index / "manifest.json"
-        stamp = manifest.stat().st_mtime if manifest.exists() else 0.0
         spans = tuple(c.span for c in citations)
         with st.spinner("Opening the source…"):
-            view = _load(str(collection.index), stamp, spans, whole)
+            view = _load(str(collection.index), collection.stamp, spans, whole)
         _show_view(view, key)

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import random
 import threading
-from pathlib import Path
 
 from agents.evidence.blocks import block_text
 from ingest.document import Chunk, Document
 from retrieval.search import Hit, HybridSearcher
-from retrieval.store import Index
+from retrieval.stores import IndexStore, resolved
 
 
 class Corpus:
     """An index seen by the strategies. Safe to share between threads."""
 
-    def __init__(self, index: Index, searcher: HybridSearcher) -> None:
+    def __init__(self, index: IndexStore, searcher: HybridSearcher) -> None:
         self.index = index
         self.searcher = searcher
         self._lock = threading.Lock()
@@ -38,7 +37,7 @@ class Corpus:
     @property
     def cache_tag(self) -> str:
         """``folder@generation``: which collection, in which state, a cached prefix was read from."""
-        return f"{Path(self.index.folder).resolve()}@{self.index.generation}"
+        return f"{resolved(self.index.folder)}@{self.index.generation}"
 
     def search(self, question: str, k: int) -> list[Hit]:
         return self.searcher.search(question, k=k)

@@ -9,7 +9,14 @@ import typer
 
 from agents.reading.strategies.registry import PREFERENCE_CHOICES, STRATEGY_CHOICES
 
-IndexOption = Annotated[Path | None, typer.Option("--index", help="Index folder (default: settings' index).")]
+IndexOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--index",
+        help="Index folder, milvus:FILE.db (Milvus Lite) or milvus://HOST:PORT/COLLECTION "
+        "(default: settings' index).",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON report.")]
 ModelOption = Annotated[str | None, typer.Option("--model", help="Backend spec (default llamacpp:default).")]
 JudgeOption = Annotated[

@@ -9,17 +9,21 @@ from typing import Annotated
 
 import typer
 
+from app import wiring
 from app.cli.children import run_child
 from app.cli.console import err
 from app.settings import load_settings
 from core.errors import LongqaError
+from retrieval import stores
 
 _UI_APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 """The Streamlit script, run as a file (Streamlit's way), not imported: app/ never imports ui/."""
 
 
 def ui(
-    index: Annotated[Path | None, typer.Option("--index", help="Open this index as a collection.")] = None,
+    index: Annotated[
+        Path | None, typer.Option("--index", help="Open this index (a folder or milvus:…) as a collection.")
+    ] = None,
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8501,
     collections: Annotated[Path | None, typer.Option(help="Folder holding the UI's collections.")] = None,
 ) -> None:
@@ -27,9 +31,11 @@ def ui(
     settings = load_settings()
     env = {**os.environ, "LONGQA_UI_COLLECTIONS": str((collections or settings.collections).resolve())}
     if index is not None:
-        if not (index / "manifest.json").exists():
+        if not stores.exists(index):
             raise LongqaError(f"no index at {index}: run `longqa ingest PATH --index {index}` first")
-        env["LONGQA_UI_INDEX"] = str(index.resolve())
+        if stores.is_milvus(index):  # say now, in one line, if it cannot be opened
+            wiring.open_reader(settings, index).close()
+        env["LONGQA_UI_INDEX"] = str(stores.resolved(index))
     command = [sys.executable, "-m", "streamlit", "run", str(_UI_APP)]
     command += [part for key, value in streamlit_options(port) for part in (f"--{key}", value)]
     err.print(f"longqa UI on http://127.0.0.1:{port} (Ctrl-C to stop)")

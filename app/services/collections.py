@@ -25,7 +25,7 @@ from core.errors import LongqaError
 from retrieval.indexer import IngestReport, Progress
 from retrieval.manifest import MANIFEST
 from retrieval.rows import DocumentInfo
-from retrieval.store import Index
+from retrieval.stores import exists, is_milvus, resolved, stamp
 
 INDEX = "index"
 FILES = "files"
@@ -61,7 +61,12 @@ class Collection:
     @property
     def ingested(self) -> bool:
         """Whether its index exists yet (a new collection has none until its first ingest)."""
-        return (self.index / MANIFEST).exists()
+        return exists(self.index)
+
+    @property
+    def stamp(self) -> float:
+        """When its index last changed, as its files tell (what views of it are cached by)."""
+        return stamp(self.index)
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ class Collections:
 
     def __init__(self, root: Path, external: Path | None = None) -> None:
         self.root = Path(root).expanduser().resolve()
-        self.external = Path(external).expanduser().resolve() if external else None
+        self.external = resolved(external) if external else None
 
     @classmethod
     def from_environment(cls, settings: Settings | None = None) -> Collections:
@@ -178,17 +183,20 @@ class Collections:
 def at(folder: Path) -> Collection:
     """The collection at ``folder``: one of the UI's (``index/`` beside ``files/``), else an index
     folder of its own (``longqa ingest --index``; new or not), which takes no uploads."""
+    if is_milvus(folder):  # a Milvus index: opened from where it is, like an index folder
+        index = resolved(folder)
+        return Collection(_external_name(index), index.parent, index, None, external=True)
     folder = Path(folder).expanduser().resolve()
     if (folder / FILES).is_dir() or (folder / INDEX / MANIFEST).exists():
         return Collection(folder.name, folder, folder / INDEX, folder / FILES)
     return Collection(_external_name(folder), folder.parent, folder, None, external=True)
 
 
-def summary(collection: Collection) -> Summary:
+def summary(collection: Collection, settings: Settings | None = None) -> Summary:
     """Its documents, chunks and tokens (empty before the first ingest)."""
     if not collection.ingested:
         return Summary([], 0, 0)
-    with Index.open(collection.index) as index:
+    with wiring.open_reader(settings or load_settings(), collection.index) as index:
         stats = index.stats()
         return Summary(index.documents(), stats["chunks"], stats["tokens"])
 

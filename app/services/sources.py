@@ -23,13 +23,14 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw
 
+from app import wiring
+from app.settings import Settings, load_settings
 from core.errors import LongqaError
 from core.files import sha256_bytes
 from ingest.document import Document, Span, TextBox
 from ingest.formats import format_of
 from ingest.lines import line_of, line_starts
 from ingest.pdf import normalize_page_text, page_raw_text, source_map
-from retrieval.store import Index
 
 HIGHLIGHT_FILL = (255, 214, 0, 96)  # translucent yellow over the text
 HIGHLIGHT_EDGE = (230, 150, 0, 255)
@@ -248,13 +249,20 @@ def _original(source: str, document: Document) -> tuple[bytes | None, str]:
     return data, ""
 
 
-def show(index_folder: Path, spans: Sequence[Span], whole: bool = False, scale: float = 2.0) -> SourceView:
-    """The source of one or more cited spans of the same file (and page), ready to display."""
+def show(
+    index_folder: Path,
+    spans: Sequence[Span],
+    whole: bool = False,
+    scale: float = 2.0,
+    settings: Settings | None = None,
+) -> SourceView:
+    """The source of one or more cited spans of the same file (and page), ready to display
+    (``index_folder``: a folder or a ``milvus:`` spec)."""
     if not spans:
         raise LongqaError("nothing to show: the citation has no span")
     path = spans[0].path
     page = spans[0].page or 1
-    with Index.open(index_folder) as index:
+    with wiring.open_reader(settings or load_settings(), index_folder) as index:
         document = index.document(path)
         info = next((d for d in index.documents() if d.path == path), None)
         text_boxes = index.text_boxes(path, page) if document.kind == "pdf" else []

@@ -18,7 +18,8 @@ import app.services.reports
 from app.services.collections import ENV_INDEX, Collections
 from app.services.intake import add_uploads
 from app.settings import load_settings
-from tests.ui.conftest import add_folder, added_table, ask, create, errors, no_traceback, upload
+from app.wiring import ingest_paths
+from tests.ui.conftest import add_folder, added_table, ask, create, errors, no_traceback, shown, upload
 from tests.ui.documents import CODE, CODE_QUESTION, QUESTION
 
 pytestmark = pytest.mark.slow  # real embeddings
@@ -219,6 +220,28 @@ def test_an_opened_index_is_a_collection_to_ask_but_not_to_delete(
     at = ask(at, QUESTION)
     no_traceback(at)
     assert chips(at)
+
+
+def test_a_milvus_index_opens_as_a_collection_to_ask_and_cite(
+    ui, root, intro_pdf, tmp_path, monkeypatch
+) -> None:
+    spec = f"milvus:{tmp_path / 'manuals.db'}"
+    assert ingest_paths(load_settings(), [intro_pdf], Path(spec)).count("ingested") == 1
+    monkeypatch.setenv(ENV_INDEX, spec)
+    at = ui()
+    no_traceback(at)
+    assert at.sidebar.selectbox[0].value == "manuals.db"
+    assert any("Opened from" in c.value and spec in shown(c.value) for c in at.sidebar.caption)
+    assert any("1 document ·" in c.value for c in at.sidebar.caption)
+    at = ask(at, QUESTION)
+    no_traceback(at)
+    [(marker, label)] = chips(at).items()
+    assert label == f"S{marker} · fasta_intro.pdf p.1 l.7-9 ✓"
+    at.pills[-1].set_value(marker)
+    at = at.run()
+    no_traceback(at)
+    [image] = at.image  # the page, rendered from the file the Milvus index names as its source
+    assert image.captions == ["fasta_intro.pdf — page 1 of 2; the cited text is highlighted"]
 
 
 def test_the_evaluation_page_shows_the_reports_made(ui, root: Path) -> None:
