@@ -1,4 +1,5 @@
-"""Retrieval quality on the sample corpus with the real embedding model, real FAISS and BM25.
+"""Retrieval quality on the sample corpus with the real embedding model, in both stores: FAISS and
+bm25s, and Milvus (the same vectors; its BM25 over the same terms).
 
 18 questions with known evidence (tests/retrieval/questions.jsonl); recall@5 of hybrid retrieval
 must stay above the floor measured when it was set. The figures are printed for the record.
@@ -14,7 +15,7 @@ import pytest
 from app.evaluation.dataset import GoldEvidence
 from app.evaluation.metrics import CitedSpan, evidence_hit
 from retrieval.search import HybridSearcher
-from retrieval.store import Index
+from retrieval.stores import open_index
 
 QUESTIONS = [
     json.loads(line)
@@ -43,9 +44,10 @@ def recall_at(searcher: HybridSearcher, mode: str, k: int = 5) -> tuple[float, l
 
 
 @pytest.mark.slow
-def test_hybrid_recall_at_5_above_floor(examples_index: Path, real_embedder) -> None:
+@pytest.mark.parametrize("built", ["examples_index", "examples_milvus_index"])
+def test_hybrid_recall_at_5_above_floor(built: str, request: pytest.FixtureRequest, real_embedder) -> None:
     assert len(QUESTIONS) >= 10
-    with Index.open(examples_index) as index:
+    with open_index(request.getfixturevalue(built)) as index:
         searcher = HybridSearcher(index, real_embedder)
         figures = {mode: recall_at(searcher, mode) for mode in ("hybrid", "dense", "lexical")}
     for mode, (recall, missed) in figures.items():
