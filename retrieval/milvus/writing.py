@@ -6,7 +6,7 @@
 2. The ingest's rows are inserted under generation G+1, which readers (who see generations up
    to G) do not see. A changed file's new version is new rows; its old version, and the
    versions of files that are gone, are only noted.
-3. The commit: the rows are flushed (sealed, indexed, durable), then state G+1 is written,
+3. The commit: the rows are flushed (in a Lite file: sealed, indexed), then state G+1 is written,
    naming the removed versions; from then on readers see G+1 less those versions.
 4. The cleanup: the removed versions' rows and the older states are deleted, and the state is
    written again without the list. A failure here only warns: the index is committed, and the
@@ -153,10 +153,19 @@ def write(index: MilvusIndex, config: IndexConfig | None = None) -> Iterator[Mil
         lock.release()
 
 
+def _flush(index: MilvusIndex, name: str) -> None:
+    """Seal what was inserted into ``name``, in a Lite file, so that the rows are in segments
+    (indexed, written out) before a state names them. Not on a server: there an insert is
+    durable once acknowledged (its log), segments are sealed by the server itself, and flushes
+    are rate-limited per collection (``quotaAndLimits.flushRate``)."""
+    if index.location.lite:
+        index._call("flush its rows", lambda: index.client.flush(name))
+
+
 def _commit(index: MilvusIndex, state: State, writer: MilvusWriter, config: IndexConfig) -> bool:
     location, client = index.location, index.client
     for name in (location.name, location.documents):
-        _write(index, "flush its rows", lambda name=name: client.flush(name))
+        _write(index, "flush its rows", lambda name=name: _flush(index, name))
     if index.state(fresh=True).generation != state.generation:
         raise StoreError(
             f"{location.spec}: another ingest committed to this index meanwhile; this one is "
@@ -165,7 +174,7 @@ def _commit(index: MilvusIndex, state: State, writer: MilvusWriter, config: Inde
     settings = records.settings_of(config)
     new = State(writer.generation, 0, writer.next_id, settings, tuple(writer.dead))
     _write(index, "commit", lambda: client.insert(location.documents, records.state_rows(new)))
-    index._call("flush its state", lambda: client.flush(location.documents))
+    _flush(index, location.documents)
     return True
 
 
@@ -197,7 +206,7 @@ def clean(index: MilvusIndex, state: State) -> State:
         index._call(
             "write its state", lambda: index.client.insert(location.documents, records.state_rows(cleaned))
         )
-        index._call("flush its state", lambda: index.client.flush(location.documents))
+        _flush(index, location.documents)
         state = cleaned
     older = f"gen < {state.generation} or (gen == {state.generation} and version < {state.revision})"
     _delete(index, location.documents, f'kind == "{records.MANIFEST}" and ({older})')
