@@ -22,6 +22,11 @@ Timings on a shared 2-core machine are noisy: medians and the load average are r
 
 Usage: ``python benchmarks/bench_scale.py --sizes 10000,100000,1000000 --work DIR
 [--out benchmarks/results/scale.json]``; ``--keep`` leaves the collections in ``WORK``.
+
+``--store faiss,milvus`` measures the two index stores side by side instead (``scale_stores.py``:
+the same collection in an index folder and in a Milvus Lite file; build, search, recall against
+exact search, 8 concurrent searchers, re-ingest, and recall@5 of gold evidence on examples/),
+into the ``stores`` part of ``--out``, whose other figures are kept.
 """
 
 from __future__ import annotations
@@ -45,10 +50,11 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import numpy as np
 
-from benchmarks import scale_corpus, scale_faiss
-from benchmarks.scale_report import markdown
+from benchmarks import scale_corpus, scale_faiss, scale_stores
+from benchmarks.scale_report import markdown, stores_table
 
 STEPS = ("build", "search", "faiss", "reingest")
+STORE_STEPS = (*scale_stores.STEPS, "quality")
 N_QUERIES = 200
 CHANGED_SHARE = 0.01
 QUICK_ANCHORS = 64
@@ -229,19 +235,89 @@ def step_reingest(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+def store_step(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One step of ``--store`` (``scale_stores``) for the one store named."""
+    step, store = args.step.removeprefix("store-"), args.store
+    if step == "quality":
+        return scale_stores.step_quality(work, embedder())
+    if step == "build":
+        return scale_stores.step_build(work, args, store, embedder)
+    if step == "reingest":
+        return scale_stores.step_reingest(work, args, store)
+    queries = json.loads((args.work / "queries.json").read_text())
+    model = embedder()
+    embedded = Embedded(model, queries)
+    if step == "search":
+        return scale_stores.step_search(work, args, store, model, embedded)
+    return scale_stores.step_throughput(work, args, store, embedded)
+
+
 def run_step(args: argparse.Namespace) -> int:
     work = args.work / str(args.size)
     work.mkdir(parents=True, exist_ok=True)
     step = {"build": step_build, "search": step_search, "faiss": step_faiss, "reingest": step_reingest}
     started, cpu = time.perf_counter(), time.process_time()
-    figures = step[args.step](work, args)
+    figures = store_step(work, args) if args.step.startswith("store-") else step[args.step](work, args)
     figures.update(
         wall_s=time.perf_counter() - started,
         cpu_s=time.process_time() - cpu,
         peak_rss_mb=peak_rss_mb(),
         load_1m=os.getloadavg()[0],
     )
-    (work / f"{args.step}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    name = args.step.removeprefix("store-")
+    if args.step.startswith("store-") and name != "quality":
+        name = f"{args.store}-{name}"
+    (work / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+def run_stores(args: argparse.Namespace, command: str, n_queries: int, anchors: int) -> int:
+    """``--store``: each size into each store, step by step, then examples/'s quality once."""
+    stores = args.store.split(",")
+    unknown = sorted(set(stores) - set(scale_stores.STORES))
+    if unknown:
+        raise SystemExit(f"--store: unknown store {unknown[0]!r}; the stores are faiss and milvus")
+
+    def child(step: str, store: str, size: int) -> bool:
+        child_command = [sys.executable, __file__, "--step", f"store-{step}", "--store", store]
+        child_command += ["--size", str(size), "--work", str(args.work), "--vectors", args.vectors]
+        child_command += ["--hnsw-threshold", str(args.hnsw_threshold), *["--quick"] * args.quick]
+        return subprocess.run(child_command, check=False).returncode == 0
+
+    for size in [int(s) for s in args.sizes.split(",")]:
+        work = args.work / str(size)
+        for store in stores:
+            for step in scale_stores.STEPS:
+                if scale_stores.result_file(work, store, step).exists():
+                    log(f"{size} {store}: {step} done before, kept")
+                    continue
+                log(f"{size} {store}: {step}")
+                if not child(step, store, size):
+                    log(f"{size} {store}: {step} failed; its later steps are skipped")
+                    break
+        if not args.keep:
+            shutil.rmtree(work / "docs", ignore_errors=True)
+            shutil.rmtree(work / "index", ignore_errors=True)
+            for made in [*work.glob("*milvus.db*"), work / "vectors.npy"]:
+                made.unlink(missing_ok=True)
+    quality = args.work / "0" / "quality.json"
+    if not quality.exists():
+        log("examples/: quality in both stores")
+        child("quality", "faiss", 0)
+    results = json.loads(args.out.read_text()) if args.out and args.out.exists() else {}
+    results["stores"] = {
+        "command": command,
+        "queries": n_queries,
+        "anchors": anchors,
+        "sizes": scale_stores.load(args.work),
+        "quality": json.loads(quality.read_text()) if quality.exists() else {},
+        "notes": results.get("stores", {}).get("notes", []),
+    }
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        if "sizes" in results:
+            args.out.with_suffix(".md").write_text(markdown(results) + "\n")
+    print("\n".join(stores_table(results["stores"])))
     return 0
 
 
@@ -260,7 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="20 queries, 64 anchors, one setting per index type"
     )
-    parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--store", default="faiss", help="faiss (the sweep above), or faiss,milvus side by side"
+    )
+    parser.add_argument(
+        "--step", choices=[*STEPS, *(f"store-{s}" for s in STORE_STEPS)], help=argparse.SUPPRESS
+    )
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.work = args.work.resolve()
@@ -275,7 +356,15 @@ def main(argv: list[str] | None = None) -> int:
     anchors = scale_corpus.load_anchors(args.work, embedder, QUICK_ANCHORS if args.quick else None)
     queries = make_queries(anchors)[: 20 if args.quick else N_QUERIES]
     (args.work / "queries.json").write_text(json.dumps(queries, indent=1))
-    command = " ".join(["python", "benchmarks/bench_scale.py", *(argv if argv is not None else sys.argv[1:])])
+    given = list(argv if argv is not None else sys.argv[1:])
+    for i, arg in enumerate(given):  # the command as recorded names no folder of this machine
+        if arg == "--work" and i + 1 < len(given):
+            given[i + 1] = "WORK"
+        elif arg.startswith("--work="):
+            given[i] = "--work=WORK"
+    command = " ".join(["python", "benchmarks/bench_scale.py", *given])
+    if args.store != "faiss":
+        return run_stores(args, command, len(queries), len(anchors))
     results: dict[str, Any] = {"command": command, "sizes": {}}
     for size in [int(s) for s in args.sizes.split(",")]:
         work = args.work / str(size)

@@ -10,7 +10,8 @@ clustered shape of real embeddings; ``--vectors random`` gives plain random unit
 the hardest case for an approximate index and one no real embedder produces.
 
 The files are written to disk and into the index with ``Index.write`` and ``Writer.add`` (one
-transaction, then FAISS, BM25 and the manifest through ``write_derived``), with each file's
+transaction, then FAISS, BM25 and the manifest through ``write_derived``; for a Milvus index its
+write, committed the same way), with each file's
 sha256 as its ``doc_id`` and its folder as its root, exactly as ``retrieval.indexer`` would
 store them: a later ``indexer.ingest`` of the folder finds them unchanged. Only the embedding is
 skipped (the vectors are made here), which is why a collection of a million chunks can be built
@@ -35,7 +36,7 @@ from ingest.pipeline import chunk_document, load_document
 from ingest.walk import Found, walk
 from retrieval.embeddings import Embedder
 from retrieval.manifest import IndexConfig
-from retrieval.store import Index
+from retrieval.stores import open_index
 from retrieval.writer import NewDocument
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,14 +150,21 @@ def synthetic_files(
 
 
 def build_collection(
-    anchors: Anchors, work: Path, n_chunks: int, kind: str, embedder: Embedder, hnsw_threshold: int
+    anchors: Anchors,
+    work: Path,
+    n_chunks: int,
+    kind: str,
+    embedder: Embedder,
+    hnsw_threshold: int,
+    location: Path | None = None,
 ) -> dict[str, float]:
-    """Files under ``work/docs``, the index in ``work/index``, vectors in ``work/vectors.npy``;
-    recorded as built by ``embedder`` (its name, and its variant where it names one, as
-    ``retrieval.indexer`` records them), so that its later ingests find the same settings."""
+    """Files under ``work/docs``, the index in ``location`` (``work/index`` unless given: a folder
+    or a ``milvus:`` spec), vectors in ``work/vectors.npy``; recorded as built by ``embedder``
+    (its name, and its variant where it names one, as ``retrieval.indexer`` records them), so
+    that its later ingests find the same settings."""
     named = getattr(embedder, "variant", None)
     variant = {"embedder_variant": named} if named else {}
-    root, folder = (work / "docs").resolve(), work / "index"
+    root, folder = (work / "docs").resolve(), location or work / "index"
     n_files = n_chunks // CHUNKS_PER_FILE
     settings = ChunkSettings()
     config = IndexConfig(embedder.name, DIMENSION, settings.tokens, settings.overlap, **variant)
@@ -164,7 +172,7 @@ def build_collection(
         work / "vectors.npy.tmp", mode="w+", dtype=np.float32, shape=(n_files * CHUNKS_PER_FILE, DIMENSION)
     )
     started, cpu = time.perf_counter(), time.process_time()
-    with Index.open(folder, expect=config, create=True, hnsw_threshold=hnsw_threshold) as index:
+    with open_index(folder, expect=config, create=True, hnsw_threshold=hnsw_threshold) as index:
         with index.write() as writer:
             for number, (item, vectors) in enumerate(synthetic_files(anchors, root, n_files, 7, kind)):
                 writer.add(item)

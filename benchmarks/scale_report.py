@@ -92,6 +92,63 @@ def before_after_table(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def stores_table(stores: dict[str, Any]) -> list[str]:
+    """The index folder and Milvus Lite side by side (``--store faiss,milvus``)."""
+    out = [
+        "",
+        "## FAISS and Milvus side by side",
+        "",
+        f"`{stores['command']}`",
+        "",
+        "The same collection written into an index folder (FAISS + BM25 + SQLite) and into a Milvus "
+        f"Lite file, on the same machine in one run. Search: p50 / p95 of {stores['queries']} queries "
+        "one at a time through HybridSearcher.search (query vectors embedded beforehand); recall of "
+        "each store's dense search against exact search over the same vectors; 8 searchers: hybrid "
+        "searches a second with 8 threads searching at once, and p50 / p95 of each meanwhile.",
+        "",
+        _row(
+            "chunks", "store", "build s", "disk MB", "peak RSS build MB", "open + load s",
+            "hybrid p50 / p95 ms", "dense", "lexical", "Milvus RRF (one call)", "recall@10 / @50",
+            "1 searcher /s", "8 searchers /s", "8 searchers p50 / p95 ms", "re-ingest unchanged s",
+        ),
+        _row(*["---"] * 15),
+    ]  # fmt: skip
+    for size, by_store in stores["sizes"].items():
+        for store, steps in by_store.items():
+            build, search = steps.get("build", {}), steps.get("search", {})
+            load, reingest = steps.get("throughput", {}), steps.get("reingest", {})
+            rss = _get(build, "peak_rss_mb", fmt="{:,.0f}")
+            if "engine_peak_rss_mb" in build:
+                rss += f" + {build['engine_peak_rss_mb']:,.0f} engine"
+            out.append(
+                _row(
+                    f"{int(size):,}", store, _get(build, "build_s"),
+                    _get(build, "disk_mb", fmt="{:,.0f}"), rss,
+                    _get(search, "open_and_load_s", fmt="{:.2f}"),
+                    *(_ms(search, mode) for mode in ("hybrid", "dense", "lexical", "milvus_rrf")),
+                    f"{_get(search, 'recall@10', fmt='{:.3f}')} / {_get(search, 'recall@50', fmt='{:.3f}')}",
+                    _get(load, "one_searcher_per_s", fmt="{:.0f}"),
+                    _get(load, "searches_per_s", fmt="{:.0f}"),
+                    _ms(load, "under_load"), _get(reingest, "unchanged_again", "wall_s"),
+                )
+            )  # fmt: skip
+    quality = stores.get("quality", {})
+    if quality:
+        out += [
+            "",
+            "Recall@5 of gold evidence on examples/ (tests/retrieval/questions.jsonl, the quality test):",
+            "",
+        ]
+        out += [
+            _row("store", "hybrid (longqa's fusion)", "dense", "lexical", "Milvus RRF"),
+            _row(*["---"] * 5),
+        ]
+        for store, modes in ((s, m) for s, m in quality.items() if isinstance(m, dict)):
+            cells = [modes.get(m, {}).get("recall@5") for m in ("hybrid", "dense", "lexical", "milvus_rrf")]
+            out.append(_row(store, *("-" if c is None else f"{c:.2f}" for c in cells)))
+    return out + stores.get("notes", [])
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"`{results['command']}`",
@@ -109,5 +166,6 @@ def markdown(results: dict[str, Any]) -> str:
         *faiss_table(results),
         *before_after_table(results),
         *results.get("notes", []),
+        *(stores_table(results["stores"]) if "stores" in results else []),
     ]
     return "\n".join(lines)
